@@ -1,0 +1,3 @@
+from fakevoice.cli import main
+
+raise SystemExit(main())

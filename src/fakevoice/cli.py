@@ -1,0 +1,82 @@
+"""`fakevoice <verb>`: one thin entry point over the modules.
+
+Each verb lives in ``fakevoice.commands.<verb>`` and provides ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``; verbs are found automatically.
+Exit codes: 0 ok, 2 usage or bad input, 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+
+from fakevoice import __version__, commands
+from fakevoice.errors import FakevoiceError, SilentAudioWarning
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors already; keep its one-line style."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="fakevoice",
+        description="Tell real human voices from AI-generated ones in noisy clips, "
+        "with calibrated probabilities.",
+    )
+    parser.add_argument("--version", action="version", version=f"fakevoice {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show full tracebacks (also FAKEVOICE_DEBUG=1)"
+    )
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    sub.required = True
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"fakevoice.commands.{info.name}")
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.__doc__ or mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("FAKEVOICE_DEBUG") == "1"
+    warnings.simplefilter("once", SilentAudioWarning)
+    warnings.formatwarning = lambda msg, cat, *a, **k: f"note: {msg}\n"
+    try:
+        return int(args._run(args) or EXIT_OK)
+    except FakevoiceError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"fakevoice {args.verb}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"fakevoice {args.verb}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # an internal error: say so, in one line unless debugging
+        if debug:
+            traceback.print_exc()
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        print(
+            f"fakevoice {args.verb}: internal error: {type(exc).__name__}: {exc} "
+            f"(at {os.path.basename(where.filename)}:{where.lineno}; rerun with --debug)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
