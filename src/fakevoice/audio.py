@@ -46,6 +46,39 @@ def _sniff_reason(path: Path) -> str:
     return "not a recognised audio format"
 
 
+def _truncation(path: Path, size: int) -> str | None:
+    """Detect a cut-off OGG or WAV from its container, which libsndfile quietly accepts."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+        fh.seek(max(0, size - 65_536))
+        tail = fh.read()
+    if head[:4] == b"OggS":
+        last = tail.rfind(b"OggS")
+        if last < 0 or len(tail) - last < 27:
+            return "truncated OGG stream (last page cut off)"
+        nseg = tail[last + 26]
+        body = sum(tail[last + 27 : last + 27 + nseg])
+        if len(tail) - last < 27 + nseg + body:
+            return "truncated OGG stream (last page cut off)"
+        if not tail[last + 5] & 0x04:
+            return "truncated OGG stream (no end-of-stream page)"
+    elif head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        with open(path, "rb") as fh:
+            fh.seek(12)
+            while True:
+                chunk = fh.read(8)
+                if len(chunk) < 8:
+                    break
+                cid, csize = chunk[:4], int.from_bytes(chunk[4:], "little")
+                if cid == b"data":
+                    # 0 and 0xFFFFFFFF mark streamed WAVs whose writer never knew the length.
+                    if 0 < csize < 0xFFFFFFFF and fh.tell() + csize > size:
+                        return f"truncated WAV file ({size - fh.tell()} of {csize} data bytes)"
+                    break
+                fh.seek(csize + (csize & 1), 1)
+    return None
+
+
 def read_audio(path: str | Path, *, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     """Decode a file as it is: float32 array of shape (frames, channels) and its rate.
 
@@ -68,6 +101,9 @@ def read_audio(path: str | Path, *, max_seconds: float | None = None) -> tuple[n
         raise AudioError(path, "permission denied") from exc
     except (RuntimeError, sf.LibsndfileError, OSError) as exc:
         raise AudioError(path, _sniff_reason(path)) from exc
+    cut = _truncation(path, size)
+    if cut:
+        raise AudioError(path, cut)
     rate = int(info.samplerate)
     if not MIN_RATE <= rate <= MAX_RATE:
         raise AudioError(path, f"unsupported sample rate {rate} Hz")
