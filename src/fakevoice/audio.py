@@ -22,6 +22,9 @@ AUDIO_EXTENSIONS = (".ogg", ".oga", ".wav", ".flac", ".mp3", ".aiff", ".aif", ".
 MIN_RATE, MAX_RATE = 1_000, 384_000
 # Peak below this (about -100 dBFS) is treated as digital silence.
 SILENCE_PEAK = 1e-5
+# Float files may run hot (peaks above 1.0 are kept as they are), but values this large are
+# garbage and would overflow resampling.
+MAX_PEAK = 1e3
 _BLOCK = 1 << 18
 
 
@@ -133,6 +136,11 @@ def read_audio(path: str | Path, *, max_seconds: float | None = None) -> tuple[n
     data = np.concatenate(blocks, axis=0)
     if not np.isfinite(data).all():
         raise AudioError(path, "contains non-finite samples (NaN or infinity)")
+    peak = float(np.abs(data).max())
+    if peak > MAX_PEAK:
+        raise AudioError(
+            path, f"sample values out of range (peak {peak:.3g}; audio lies in [-1, 1])"
+        )
     return data, rate
 
 
@@ -165,6 +173,8 @@ def load_audio(
     """
     data, rate = read_audio(path, max_seconds=max_seconds)
     x = resample(to_mono(data), rate, sr)
+    if not np.isfinite(x).all():
+        raise AudioError(path, "resampling produced non-finite samples")
     if warn_silent and float(np.max(np.abs(x), initial=0.0)) < SILENCE_PEAK:
         warnings.warn(f"{path}: audio is silent", SilentAudioWarning, stacklevel=2)
     return x
