@@ -1,0 +1,239 @@
+"""Train several registered models on one data folder, score them alike, write a leaderboard.
+
+For each model: train (seeded, through the one loop), predict the test split (through
+``fakevoice.predict``), score with the exact contest score when ``test_answer.csv`` is
+present. Writes ``leaderboard.csv`` / ``.md``, ``leaderboard.png`` and, with
+``test_meta.csv``, ``breakdown.csv``: the score by number of voices and by seen vs unseen
+generator. A subset where a column holds one class has no AUC; the parts that are
+defined there (Brier, ECE) are still reported.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+from tqdm import tqdm
+
+from fakevoice.atomic import atomic_open, atomic_path, atomic_write_text
+from fakevoice.dataset import TARGETS, load_contest, read_submission
+from fakevoice.errors import FakevoiceError
+from fakevoice.metric import expected_calibration_error, score_frames
+from fakevoice.models.registry import get_spec
+from fakevoice.predict import predict
+from fakevoice.runs import CONFIG, read_json
+from fakevoice.train.config import TrainConfig, resolve
+from fakevoice.train.data import load_features
+from fakevoice.train.loop import train
+
+LEADERBOARD_COLUMNS = [
+    "model",
+    "val_accuracy",
+    "score",
+    "auc",
+    "brier",
+    "ece",
+    "auc_fake",
+    "auc_real",
+    "train_seconds",
+    "predict_seconds",
+    "head",
+]
+
+
+@dataclass
+class CompareResult:
+    leaderboard: pd.DataFrame
+    breakdown: pd.DataFrame | None
+    files: list[Path] = field(default_factory=list)
+
+
+def subset_scores(answer: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    """Score parts on a subset; AUC (and so the score) is NaN where a column has one class."""
+    out: dict[str, float] = {"n": float(len(answer))}
+    aucs, briers, eces = [], [], []
+    for k, name in enumerate(TARGETS):
+        y, p = answer[:, k], probs[:, k]
+        auc = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else math.nan
+        out[f"auc_{name}"] = auc
+        aucs.append(auc)
+        briers.append(float(np.mean((y - p) ** 2)))
+        eces.append(expected_calibration_error(y, p))
+    out["brier"] = float(np.mean(briers))
+    out["ece"] = float(np.mean(eces))
+    out["auc"] = float(np.mean(aucs)) if all(np.isfinite(aucs)) else math.nan
+    out["score"] = (
+        0.5 * (1 - out["auc"]) + 0.25 * out["brier"] + 0.25 * out["ece"]
+        if np.isfinite(out["auc"])
+        else math.nan
+    )
+    return out
+
+
+def breakdown_columns(meta: pd.DataFrame) -> list[str]:
+    """Columns of test_meta.csv to break the score down by: voice count and seen/unseen flags."""
+    cols = [c for c in meta.columns if c.lower() in ("n_voices", "voices", "n_speakers")]
+    cols += [c for c in meta.columns if "seen" in c.lower() and c not in cols]
+    return cols
+
+
+def breakdown(
+    model: str, answer: pd.DataFrame, sub: pd.DataFrame, meta: pd.DataFrame
+) -> list[dict[str, Any]]:
+    merged = answer.merge(sub, on="id", suffixes=("_true", "_pred")).merge(meta, on="id")
+    rows = []
+    for col in breakdown_columns(meta):
+        for value, grp in merged.groupby(merged[col].astype(str), dropna=False, sort=True):
+            y = grp[[f"{t}_true" for t in TARGETS]].to_numpy(float)
+            p = grp[[f"{t}_pred" for t in TARGETS]].to_numpy(float)
+            rows.append({"model": model, "by": col, "value": value, **subset_scores(y, p)})
+    return rows
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "n/a" if not np.isfinite(v) else f"{v:.4f}"
+    return str(v)
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in df.iterrows():
+        lines.append("| " + " | ".join(_fmt(row[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def bar_chart(board: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(board) + 1.8), sharey=True)
+    y = np.arange(len(board))
+    axes[0].barh(y, board["score"].fillna(0), color="tab:red")
+    axes[0].set_xlabel("contest score (lower is better)")
+    if "prior" in set(board["model"]) and board["score"].notna().any():
+        prior = float(board.loc[board["model"] == "prior", "score"].iloc[0])
+        axes[0].axvline(prior, color="k", linestyle="--", linewidth=1, label="prior")
+        axes[0].legend(loc="lower right")
+    axes[1].barh(y, board["val_accuracy"], color="tab:blue")
+    axes[1].set_xlabel("validation accuracy (clean train clips)")
+    axes[1].set_xlim(0, 1)
+    axes[0].set_yticks(y, board["model"])
+    axes[0].invert_yaxis()
+    fig.suptitle("Seed approaches: near-perfect validation, poor test score")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def _warm_cache(configs: Sequence[TrainConfig], data_dir: Path, cache_dir: Path | None) -> None:
+    """Decode every training/unlabeled clip once for all front ends the models need."""
+    data = load_contest(data_dir, need=("train",), check_files=False)
+    assert data.train is not None
+    groups: dict[tuple[float, bool], list] = {}
+    for cfg in configs:
+        key = (cfg.max_seconds, get_spec(cfg.model).needs_unlabeled)
+        fronts = groups.setdefault(key, [])
+        if all(f.key() != cfg.frontend.key() for f in fronts):
+            fronts.append(cfg.frontend)
+    for (max_seconds, unl), fronts in groups.items():
+        load_features(
+            list(data.train["path"]),
+            fronts,
+            max_seconds=max_seconds,
+            cache_dir=cache_dir,
+            desc="train features",
+        )
+        if unl and data.unlabeled:
+            load_features(
+                data.unlabeled,
+                fronts,
+                max_seconds=max_seconds,
+                cache_dir=cache_dir,
+                desc="unlabeled features",
+            )
+
+
+def compare(
+    data_dir: str | Path,
+    models: Iterable[str],
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    epochs: int | None = None,
+    sets: Sequence[str] = (),
+    cache_dir: str | Path | None = None,
+    batch_size: int = 64,
+) -> CompareResult:
+    data_dir, out = Path(data_dir), Path(out_dir)
+    names = list(dict.fromkeys(m.strip() for m in models if m.strip()))
+    if not names:
+        raise FakevoiceError("--models: give at least one model name")
+    configs = [resolve(n, sets=sets, seed=seed, epochs=epochs) for n in names]
+    data = load_contest(data_dir, need=("train", "test"))
+    cache = Path(cache_dir) if cache_dir is not None else out / "cache"
+    _warm_cache(configs, data_dir, cache)
+    rows, detail = [], []
+    for cfg in tqdm(configs, desc="compare", unit="model", disable=None):
+        run = out / "runs" / cfg.model
+        same = (run / CONFIG).is_file() and read_json(run / CONFIG) == cfg.as_dict()
+        metrics = train(cfg, data_dir, run, resume=same, overwrite=not same, cache_dir=cache)
+        t0 = time.perf_counter()
+        sub_path = run / "submission.csv"
+        predict(run, [data_dir], sub_path, batch_size=batch_size)
+        row: dict[str, Any] = {
+            "model": cfg.model,
+            "val_accuracy": metrics["val_accuracy"],
+            "train_seconds": metrics["train_seconds"] + metrics.get("prepare_seconds", 0.0),
+            "predict_seconds": round(time.perf_counter() - t0, 3),
+            "head": get_spec(cfg.model).head,
+        }
+        if data.answer is not None:
+            sub = read_submission(sub_path)
+            score, _ = score_frames(data.answer, sub, by_id=True)
+            row.update(score=score.score, auc=score.auc, brier=score.brier, ece=score.ece)
+            row.update({f"auc_{k}": c.auc for k, c in score.columns.items()})
+            if data.meta is not None and "id" in data.meta.columns:
+                detail += breakdown(cfg.model, data.answer, sub, data.meta)
+        rows.append(row)
+    board = pd.DataFrame(rows).reindex(columns=LEADERBOARD_COLUMNS)
+    if data.answer is not None:
+        board = board.sort_values("score", kind="stable").reset_index(drop=True)
+    files = [out / "leaderboard.csv", out / "leaderboard.md", out / "leaderboard.png"]
+    with atomic_open(files[0], "w") as fh:
+        board.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
+    md = [f"# Leaderboard: {data_dir.name} (seed {seed})", "", markdown_table(board), ""]
+    if data.answer is None:
+        md.append("No test_answer.csv in the data folder: no score, only validation accuracy.")
+    bd = None
+    if detail:
+        bd = pd.DataFrame(detail)
+        bd = bd[
+            ["model", "by", "value", "n", "score", "auc", "auc_fake", "auc_real", "brier", "ece"]
+        ]
+        bd["n"] = bd["n"].astype(int)
+        files.append(out / "breakdown.csv")
+        with atomic_open(files[-1], "w") as fh:
+            bd.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
+        md += [
+            "## Breakdown (test_meta.csv)",
+            "",
+            "n/a: AUC is undefined on a subset where a column holds a single class.",
+            "",
+            markdown_table(bd),
+            "",
+        ]
+    atomic_write_text(files[1], "\n".join(md))
+    bar_chart(board, files[2])
+    return CompareResult(board, bd, files)

@@ -1,0 +1,1 @@
+"""Model families and the registry (``fakevoice.models.registry``): name -> constructor."""

@@ -1,0 +1,163 @@
+"""Registered model names -> how to build them, which front end, which training stages.
+
+The names are part of the interface (``fakevoice train --model NAME``). Each spec says
+what its two probabilities mean (see ``fakevoice.models.common`` for the heads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from torch import nn
+
+from fakevoice.errors import FakevoiceError
+from fakevoice.models.autoencoder import AutoencoderMLP
+from fakevoice.models.cnn import SpecCNN
+from fakevoice.models.common import Detector
+from fakevoice.models.dann import domain_classifier
+from fakevoice.models.mlp import MLP
+from fakevoice.models.prior import PriorNet
+from fakevoice.models.vit import SpecViT, load_pretrained
+
+if TYPE_CHECKING:
+    from fakevoice.train.config import TrainConfig
+
+STAGES = ("prior", "autoencoder", "supervised", "pseudo", "dann")
+
+# The organisers' baseline: 13 MFCCs as librosa computes them by default at 32 kHz
+# (n_fft 2048, 128 mel bands); frames every 25 ms like every other front end here.
+MFCC_FRONTEND = {"kind": "mfcc", "n_fft": 2048, "hop": 800, "n_bands": 128, "n_coeffs": 13}
+LOGMEL_FRONTEND = {"kind": "logmel", "n_fft": 1024, "hop": 800, "n_bands": 64}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    summary: str
+    head: str
+    pooling: str
+    stages: tuple[str, ...]
+    make_net: Callable[[TrainConfig, int, int], nn.Module]
+    defaults: dict[str, Any] = field(default_factory=dict)
+    domain_head: bool = False
+    # Called after seeded initialisation when the user gives ``pretrained=PATH``.
+    load_pretrained: Callable[[nn.Module, str], list[str]] | None = None
+
+    @property
+    def needs_unlabeled(self) -> bool:
+        return any(s in ("autoencoder", "pseudo", "dann") for s in self.stages)
+
+
+def _mlp(hidden: tuple[int, ...]) -> Callable[[TrainConfig, int, int], nn.Module]:
+    return lambda cfg, channels, frames: MLP(channels, hidden)
+
+
+def _cnn(fc: int, batchnorm: bool) -> Callable[[TrainConfig, int, int], nn.Module]:
+    return lambda cfg, channels, frames: SpecCNN(channels, frames, fc=fc, batchnorm=batchnorm)
+
+
+def _vit(cfg: TrainConfig, channels: int, frames: int) -> nn.Module:
+    return SpecViT(channels, frames)
+
+
+SPECS: dict[str, ModelSpec] = {
+    s.name: s
+    for s in [
+        ModelSpec(
+            "prior",
+            "constant training-set class prior for both columns (the floor)",
+            "sigmoid",
+            "mean",
+            ("prior",),
+            lambda cfg, channels, frames: PriorNet(),
+            {"frontend": MFCC_FRONTEND, "epochs": 0},
+        ),
+        ModelSpec(
+            "mfcc-mlp",
+            "organisers' baseline: mean MFCC(13) + MLP(128,128), two sigmoids",
+            "sigmoid",
+            "mean",
+            ("supervised",),
+            _mlp((128, 128)),
+            {"frontend": MFCC_FRONTEND, "epochs": 40, "batch_size": 64},
+        ),
+        ModelSpec(
+            "mel-cnn",
+            "3-layer CNN on log-mel (seed CNN), two sigmoids",
+            "sigmoid",
+            "none",
+            ("supervised",),
+            _cnn(256, batchnorm=False),
+            {"frontend": LOGMEL_FRONTEND, "epochs": 8},
+        ),
+        ModelSpec(
+            "ae-mlp",
+            "autoencoder pre-trained on unlabeled mean MFCC, encoder + MLP fine-tuned, sigmoids",
+            "sigmoid",
+            "mean",
+            ("autoencoder", "supervised"),
+            lambda cfg, channels, frames: AutoencoderMLP(channels),
+            {"frontend": MFCC_FRONTEND, "epochs": 5, "ae_epochs": 50},
+        ),
+        ModelSpec(
+            "mfcc-mlp-pseudo",
+            "mean MFCC + MLP(128,64), softmax pair, retrained with pseudo-labelled unlabeled clips",
+            "softmax",
+            "mean",
+            ("supervised", "pseudo"),
+            _mlp((128, 64)),
+            {"frontend": MFCC_FRONTEND, "epochs": 40, "pseudo_epochs": 20},
+        ),
+        ModelSpec(
+            "mel-cnn-pseudo",
+            "3-layer BN CNN on log-mel, softmax pair, retrained with pseudo-labels",
+            "softmax",
+            "none",
+            ("supervised", "pseudo"),
+            _cnn(128, batchnorm=True),
+            {"frontend": LOGMEL_FRONTEND, "epochs": 6, "pseudo_epochs": 3},
+        ),
+        ModelSpec(
+            "spec-vit",
+            "small ViT on log-mel patches from scratch (or local weights), softmax pair",
+            "softmax",
+            "none",
+            ("supervised",),
+            _vit,
+            {"frontend": LOGMEL_FRONTEND, "epochs": 10, "lr": 5e-4},
+            load_pretrained=load_pretrained,
+        ),
+        ModelSpec(
+            "dann",
+            "BN CNN on log-mel + gradient-reversal domain head (train vs unlabeled), softmax pair",
+            "softmax",
+            "none",
+            ("dann",),
+            _cnn(128, batchnorm=True),
+            {"frontend": LOGMEL_FRONTEND, "epochs": 8},
+            domain_head=True,
+        ),
+    ]
+}
+
+
+def names() -> list[str]:
+    return list(SPECS)
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return SPECS[name]
+    except KeyError:
+        raise FakevoiceError(f"unknown model {name!r} (known: {', '.join(SPECS)})") from None
+
+
+def build(cfg: TrainConfig) -> Detector:
+    """A fresh, unfitted Detector for ``cfg`` (same code for training and for loading)."""
+    spec = get_spec(cfg.model)
+    channels, frames = cfg.frontend.channels, cfg.frames
+    net = spec.make_net(cfg, channels, frames)
+    domain = domain_classifier(net.embed_dim) if spec.domain_head else None
+    return Detector(net, channels, frames, head=spec.head, pooling=spec.pooling, domain_head=domain)

@@ -1,0 +1,254 @@
+"""Streaming batched inference from a run directory to a submission-style CSV.
+
+Input is a contest folder (its ``test.csv``; output in ``sample_submission.csv`` order),
+a plain folder of audio files (searched recursively; id = path relative to the folder)
+or a list of files (id = the path as given). Files longer than a clip are scored window
+by window (``fakevoice.audio.windows``) and the window probabilities averaged; shorter
+ones are zero-padded, exactly as in training.
+
+Bad files never stop the run: they are listed in ``errors.csv`` (file, reason) beside the
+output and left out of it (in a contest folder, where every id must be answered, they get
+the training prior instead). ``strict`` turns any bad file into a failure. Results are
+written in parts as they are made, so ``resume`` after a kill redoes only the last part.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from fakevoice.atomic import atomic_open, atomic_write_text
+from fakevoice.audio import is_audio_path, load_audio, windows
+from fakevoice.dataset import load_contest, write_submission
+from fakevoice.errors import AudioError, FakevoiceError, RunError
+from fakevoice.features import FrontEnd
+from fakevoice.runs import METRICS, MODEL, load_model, read_json
+
+PARTS_FORMAT = 1
+
+
+@dataclass
+class Inputs:
+    """What to score: ids and paths, and the row order of the output (contest folders)."""
+
+    ids: list[str]
+    paths: list[Path]
+    order: list[str] | None = None
+    contest: bool = False
+
+
+def collect_inputs(inputs: Sequence[str | Path]) -> Inputs:
+    """Resolve INPUT arguments: one contest folder, one plain folder, or files and folders."""
+    if not inputs:
+        raise FakevoiceError("no input given")
+    if len(inputs) == 1 and Path(inputs[0]).is_dir() and (Path(inputs[0]) / "test.csv").is_file():
+        data = load_contest(inputs[0], need=("test",), check_files=False)
+        assert data.test is not None
+        order = None
+        if data.sample_submission is not None:
+            order = list(data.sample_submission["id"])
+        return Inputs(
+            list(data.test["id"]), [Path(p) for p in data.test["path"]], order, contest=True
+        )
+    ids: list[str] = []
+    paths: list[Path] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and is_audio_path(f))
+            if not found and len(inputs) == 1:
+                raise FakevoiceError(f"{p}: no audio files found (searched recursively)")
+            single = len(inputs) == 1
+            for f in found:
+                rel = f.relative_to(p).as_posix()
+                ids.append(rel if single else (Path(str(raw)) / rel).as_posix())
+                paths.append(f)
+        else:
+            ids.append(str(raw))
+            paths.append(p)
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise FakevoiceError(f"the same file is given twice: {', '.join(sorted(dup)[:5])}")
+    return Inputs(ids, paths)
+
+
+class Predictor:
+    """A trained run, ready to score signals: (p_fake, p_real) per file."""
+
+    def __init__(self, run: str | Path, batch_size: int = 64) -> None:
+        self.run = Path(run)
+        self.model, self.cfg = load_model(self.run)
+        self.front = FrontEnd(self.cfg.frontend)
+        self.batch_size = max(1, int(batch_size))
+        metrics = read_json(self.run / METRICS)
+        share = float(metrics.get("train_fake_share", 0.5))
+        self.prior = (share, 1.0 - share)
+
+    @torch.no_grad()
+    def score_windows(self, waves: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """(k, 2) probabilities of k windows of ``clip_samples`` with true lengths ``lengths``."""
+        out = []
+        for s in range(0, len(waves), self.batch_size):
+            x = self.front(torch.from_numpy(waves[s : s + self.batch_size]))
+            frames = self.cfg.frames
+            x = x[..., :frames]
+            n_valid = torch.from_numpy(
+                np.minimum(frames, 1 + lengths[s : s + self.batch_size] // self.cfg.frontend.hop)
+            )
+            out.append(self.model.probabilities(self.model(x, n_valid)).numpy())
+        return np.concatenate(out).astype(np.float64)
+
+    def stream(self, paths: Sequence[Path]) -> Iterator[tuple[int, np.ndarray | None, str]]:
+        """Yield (index, probabilities or None, reason) per file, batching windows of files."""
+        n = self.cfg.clip_samples
+        pend_w: list[np.ndarray] = []
+        pend_len: list[int] = []
+        pend_owner: list[int] = []
+        owners: list[int] = []
+
+        def flush() -> Iterator[tuple[int, np.ndarray | None, str]]:
+            if not owners:
+                return
+            probs = self.score_windows(np.stack(pend_w), np.asarray(pend_len, dtype=np.int64))
+            owner = np.asarray(pend_owner)
+            for i in owners:
+                p = probs[owner == i].mean(axis=0)
+                if np.isfinite(p).all():
+                    yield i, np.clip(p, 0.0, 1.0), ""
+                else:
+                    yield i, None, "the model produced a non-finite probability"
+            pend_w.clear()
+            pend_len.clear()
+            pend_owner.clear()
+            owners.clear()
+
+        for i, path in enumerate(paths):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    x = load_audio(path, self.cfg.frontend.sample_rate)
+            except AudioError as exc:
+                yield i, None, exc.reason
+                continue
+            w = windows(x, n)
+            pend_w.extend(w)
+            # Only a file shorter than a clip gives a padded window (longer ones end-align).
+            pend_len.extend([min(n, max(len(x), 1))] * len(w))
+            pend_owner.extend([i] * len(w))
+            owners.append(i)
+            if len(pend_w) >= self.batch_size:
+                yield from flush()
+        yield from flush()
+
+
+@dataclass
+class PredictResult:
+    written: Path | None
+    n_ok: int
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    filled: int = 0
+
+
+def _fingerprint(run: Path, inputs: Inputs, chunk: int) -> str:
+    h = hashlib.sha256()
+    st = (run / MODEL).stat()
+    h.update(f"{PARTS_FORMAT}\0{run.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{chunk}\n".encode())
+    for i, p in zip(inputs.ids, inputs.paths, strict=True):
+        h.update(f"{i}\0{p}\n".encode())
+    return h.hexdigest()
+
+
+def _parts_dir(out: Path) -> Path:
+    return out.with_name(f".{out.name}.parts")
+
+
+def predict(
+    run: str | Path,
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    batch_size: int = 64,
+    strict: bool = False,
+    resume: bool = False,
+    chunk: int = 256,
+) -> PredictResult:
+    """Score ``inputs`` with the run's model and write ``out`` (id,fake,real)."""
+    out = Path(out)
+    predictor = Predictor(run, batch_size)
+    items = collect_inputs(inputs)
+    parts = _parts_dir(out)
+    fingerprint = _fingerprint(predictor.run, items, chunk)
+    manifest = parts / "manifest.json"
+    if parts.exists():
+        same = manifest.is_file() and read_json(manifest).get("fingerprint") == fingerprint
+        if resume and not same:
+            raise RunError(
+                f"{parts}: partial results from another run or input; rerun without --resume"
+            )
+        if not resume:
+            shutil.rmtree(parts)
+    try:
+        parts.mkdir(parents=True, exist_ok=True)
+        if not manifest.is_file():
+            atomic_write_text(manifest, json.dumps({"fingerprint": fingerprint}) + "\n")
+    except OSError as exc:
+        raise FakevoiceError(f"{out}: cannot write: {exc.strerror}") from exc
+
+    probs = np.full((len(items.ids), 2), np.nan)
+    errors: dict[int, str] = {}
+    n_chunks = (len(items.ids) + chunk - 1) // chunk
+    bar = tqdm(total=len(items.ids), desc="predict", unit="file", disable=None)
+    for c in range(n_chunks):
+        lo, hi = c * chunk, min(len(items.ids), (c + 1) * chunk)
+        part = parts / f"part_{c:06d}.json"
+        if part.is_file():
+            saved = read_json(part)
+        else:
+            saved = {"probs": {}, "errors": {}}
+            for k, p, reason in predictor.stream(items.paths[lo:hi]):
+                if p is None:
+                    saved["errors"][str(lo + k)] = reason
+                else:
+                    saved["probs"][str(lo + k)] = [float(p[0]), float(p[1])]
+            atomic_write_text(part, json.dumps(saved))
+        for k, v in saved["probs"].items():
+            probs[int(k)] = v
+        for k, reason in saved["errors"].items():
+            errors[int(k)] = reason
+        bar.update(hi - lo)
+    bar.close()
+
+    error_rows = [(str(items.paths[i]), errors[i]) for i in sorted(errors)]
+    errors_csv = out.parent / "errors.csv"
+    if error_rows or errors_csv.exists():
+        with atomic_open(errors_csv, "w") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["file", "reason"])
+            w.writerows(error_rows)
+    if strict and error_rows:
+        raise FakevoiceError(
+            f"{len(error_rows)} file(s) could not be scored, e.g. {error_rows[0][0]}: "
+            f"{error_rows[0][1]} (all listed in {errors_csv})"
+        )
+    ok = np.isfinite(probs).all(axis=1)
+    filled = 0
+    if items.contest:
+        probs[~ok] = predictor.prior
+        filled = int((~ok).sum())
+        keep = np.ones(len(ok), dtype=bool)
+    else:
+        keep = ok
+    ids = [i for i, k in zip(items.ids, keep, strict=True) if k]
+    write_submission(out, ids, probs[keep, 0], probs[keep, 1], order=items.order)
+    shutil.rmtree(parts, ignore_errors=True)
+    return PredictResult(out, int(ok.sum()), error_rows, filled)

@@ -1,0 +1,1 @@
+"""The one training loop (``loop.train``), its configuration, data pipeline and stages."""

@@ -1,0 +1,223 @@
+"""Training configuration: dataclasses with working defaults, a TOML/JSON file, ``--set k=v``.
+
+Resolution order, later wins: dataclass defaults, the model's own defaults (registry),
+the config file, ``--set`` overrides, then the explicit ``--seed`` / ``--epochs`` flags.
+The resolved configuration is saved in the run directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fakevoice.audio import SAMPLE_RATE
+from fakevoice.errors import FakevoiceError
+from fakevoice.features import FrontEndConfig
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+DEFAULT_MODEL = "mel-cnn"
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on. ``epochs`` is the main supervised stage's length."""
+
+    model: str = DEFAULT_MODEL
+    seed: int = 0
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    val_fraction: float = 0.2
+    clip_seconds: float = 5.0
+    # Training clips are decoded up to this length; random 5 s crops are taken inside it.
+    max_seconds: float = 12.0
+    ae_epochs: int = 10
+    pseudo_epochs: int = 4
+    # Seed behaviour is 0: every unlabeled clip gets its argmax label.
+    pseudo_threshold: float = 0.0
+    dann_weight: float = 0.3
+    pretrained: str = ""
+    frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
+
+    @property
+    def clip_samples(self) -> int:
+        return round(self.clip_seconds * self.frontend.sample_rate)
+
+    @property
+    def frames(self) -> int:
+        return self.frontend.n_frames(self.clip_samples)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def validate(self) -> None:
+        problems = []
+        if self.epochs < 0 or self.ae_epochs < 0 or self.pseudo_epochs < 0:
+            problems.append("epoch counts must be >= 0")
+        if self.batch_size < 2:
+            problems.append("batch_size must be >= 2 (batch norm needs two clips)")
+        if not 0.0 < self.val_fraction < 1.0:
+            problems.append("val_fraction must lie strictly between 0 and 1")
+        if self.lr <= 0:
+            problems.append("lr must be > 0")
+        if self.clip_seconds <= 0 or self.max_seconds < self.clip_seconds:
+            problems.append("need 0 < clip_seconds <= max_seconds")
+        if self.frontend.sample_rate != SAMPLE_RATE:
+            problems.append(f"frontend.sample_rate must be {SAMPLE_RATE} (the decoding rate)")
+        try:
+            self.frontend.validate()
+        except ValueError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise FakevoiceError("invalid configuration: " + "; ".join(problems))
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _coerce(value: Any, typ: Any, key: str) -> Any:
+    origin = typing.get_origin(typ)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
+            return None
+        return _coerce(value, args[0], key)
+    try:
+        if typ is bool:
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if typ is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if typ is float:
+            return float(value)
+        if typ is str:
+            return str(value)
+    except (TypeError, ValueError) as exc:
+        raise FakevoiceError(f"config key {key}: {value!r} is not a valid {typ.__name__}") from exc
+    return value
+
+
+def set_key(cfg: TrainConfig, key: str, value: Any) -> None:
+    """Set a dotted key (``lr``, ``frontend.n_bands``) with the field's type."""
+    target: Any = cfg
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        if not dataclasses.is_dataclass(target) or part not in _field_types(type(target)):
+            raise FakevoiceError(f"unknown config key {key!r}")
+        target = getattr(target, part)
+    name = parts[-1]
+    if not dataclasses.is_dataclass(target):
+        raise FakevoiceError(f"unknown config key {key!r}")
+    types_ = _field_types(type(target))
+    if name not in types_:
+        known = ", ".join(sorted(_flat_keys(cfg)))
+        raise FakevoiceError(f"unknown config key {key!r} (known: {known})")
+    if dataclasses.is_dataclass(types_[name]):
+        if not isinstance(value, Mapping):
+            raise FakevoiceError(f"config key {key!r} is a section, give {key}.FIELD=VALUE")
+        for k, v in value.items():
+            set_key(cfg, f"{key}.{k}", v)
+        return
+    setattr(target, name, _coerce(value, types_[name], key))
+
+
+def _flat_keys(obj: Any, prefix: str = "") -> list[str]:
+    out = []
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v):
+            out += _flat_keys(v, f"{prefix}{f.name}.")
+        else:
+            out.append(prefix + f.name)
+    return out
+
+
+def apply_mapping(cfg: TrainConfig, mapping: Mapping[str, Any], prefix: str = "") -> None:
+    for k, v in mapping.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            apply_mapping(cfg, v, key + ".")
+        else:
+            set_key(cfg, key, v)
+
+
+def parse_sets(items: Iterable[str]) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        if "=" not in item:
+            raise FakevoiceError(f"--set expects KEY=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        out.append((k.strip(), v.strip()))
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FakevoiceError(f"{path}: config file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FakevoiceError(f"{path}: not a valid TOML/JSON config ({exc})") from exc
+    if not isinstance(data, dict):
+        raise FakevoiceError(f"{path}: a config file must hold a table of keys")
+    return data
+
+
+def from_dict(data: Mapping[str, Any]) -> TrainConfig:
+    cfg = TrainConfig()
+    apply_mapping(cfg, data)
+    return cfg
+
+
+def resolve(
+    model: str | None = None,
+    *,
+    config_file: str | Path | None = None,
+    sets: Iterable[str] = (),
+    seed: int | None = None,
+    epochs: int | None = None,
+) -> TrainConfig:
+    """The full configuration for a run, in the documented order of precedence.
+
+    ``epochs`` (the ``--epochs`` flag) sets every stage's epoch count at once.
+    """
+    from fakevoice.models.registry import get_spec
+
+    file_data = read_config_file(config_file) if config_file else {}
+    name = model or file_data.get("model") or DEFAULT_MODEL
+    spec = get_spec(str(name))
+    cfg = TrainConfig(model=spec.name)
+    apply_mapping(cfg, spec.defaults)
+    apply_mapping(cfg, file_data)
+    for k, v in parse_sets(sets):
+        set_key(cfg, k, v)
+    cfg.model = spec.name
+    if seed is not None:
+        cfg.seed = int(seed)
+    if epochs is not None:
+        cfg.epochs = cfg.ae_epochs = cfg.pseudo_epochs = int(epochs)
+    get_spec(cfg.model)
+    cfg.validate()
+    return cfg

@@ -1,0 +1,246 @@
+"""The one training loop: every model, every stage, checkpoints each epoch, exact resume.
+
+Every random draw of an epoch (batch order, crops, dropout masks, target batches) comes
+from generators derived from (seed, stage, epoch), and the checkpoint holds the model and
+optimiser state, so a run killed after any epoch and resumed ends bit-identical to one
+that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from fakevoice.dataset import load_contest
+from fakevoice.errors import DataError
+from fakevoice.features import FrontEnd
+from fakevoice.models.common import attach_generator, init_weights
+from fakevoice.models.registry import build, get_spec
+from fakevoice.runs import (
+    CHECKPOINT,
+    METRICS,
+    MODEL,
+    load_torch,
+    read_json,
+    save_torch,
+    set_state,
+    start,
+    write_json,
+)
+from fakevoice.seeding import rng, torch_generator
+from fakevoice.train.config import TrainConfig
+from fakevoice.train.data import load_features, stratified_split
+from fakevoice.train.stages import Context, make_stages, predict_items
+
+
+class TrainingStopped(Exception):
+    """Raised when ``stop_after`` epochs have run: the state a kill would leave behind."""
+
+
+@dataclass
+class Prepared:
+    ctx: Context
+    skipped: list[tuple[str, str]]
+
+
+def prepare_data(cfg: TrainConfig, data_dir: str | Path, cache_dir: str | Path | None) -> Prepared:
+    """Features of the training clips (and unlabeled ones when the model uses them)."""
+    spec = get_spec(cfg.model)
+    data = load_contest(
+        data_dir, need=("train", "unlabeled") if spec.needs_unlabeled else ("train",)
+    )
+    assert data.train is not None
+    train_paths = list(data.train["path"])
+    unl_paths = [str(p) for p in data.unlabeled] if spec.needs_unlabeled else []
+    tr = load_features(
+        train_paths, [cfg.frontend], max_seconds=cfg.max_seconds, cache_dir=cache_dir, desc="train"
+    )[0]
+    skipped = list(tr.failed)
+    items = [it for it in tr.items if it is not None]
+    labels = (data.train["label"].to_numpy()[tr.ok] == "fake").astype(np.int64)
+    if len(items) < 4 or len(np.unique(labels)) < 2:
+        raise DataError(data_dir, ["training needs at least 4 decodable clips of both labels"])
+    n_train = len(items)
+    if unl_paths:
+        un = load_features(
+            unl_paths,
+            [cfg.frontend],
+            max_seconds=cfg.max_seconds,
+            cache_dir=cache_dir,
+            desc="unlabeled",
+        )[0]
+        skipped += un.failed
+        items += [it for it in un.items if it is not None]
+    n_unl = len(items) - n_train
+    if spec.needs_unlabeled and n_unl < 2:
+        raise DataError(data_dir, [f"model {cfg.model} needs at least 2 decodable unlabeled clips"])
+    all_labels = np.concatenate([labels, -np.ones(n_unl, dtype=np.int64)])
+    train_idx, val_idx = stratified_split(labels, cfg.val_fraction, rng(cfg.seed, "split"))
+    pad = FrontEnd(cfg.frontend).silence_frame().astype(np.float32)
+    model = build(cfg)
+    ctx = Context(
+        cfg,
+        model,
+        items,
+        all_labels,
+        train_idx,
+        val_idx,
+        np.arange(n_train, n_train + n_unl),
+        pad,
+    )
+    return Prepared(ctx, skipped)
+
+
+def fit_normalizer(ctx: Context) -> None:
+    """Per-channel statistics of the training split (centre crops), stored in the model."""
+    rows = []
+    for s in range(0, len(ctx.train_idx), 256):
+        x, n = ctx.batch(ctx.train_idx[s : s + 256], None)
+        raw = ctx.model.raw_input(x, n)
+        if raw.ndim == 2:
+            rows.append(raw)
+        else:
+            for b in range(len(raw)):
+                rows.append(raw[b, :, : int(n[b])].T)
+    ctx.model.fit_normalizer(torch.cat(rows).to(torch.float64).float())
+
+
+def evaluate(ctx: Context) -> dict[str, float]:
+    """Accuracy and loss on the validation split (clean training clips, centre crops)."""
+    probs = predict_items(ctx, ctx.val_idx)
+    y = ctx.labels[ctx.val_idx]
+    pred_fake = probs[:, 0] >= probs[:, 1]
+    p = np.clip(probs[np.arange(len(y)), np.where(y == 1, 0, 1)], 1e-7, 1.0)
+    return {
+        "val_accuracy": float(np.mean(pred_fake == (y == 1))),
+        "val_nll": float(-np.log(p).mean()),
+    }
+
+
+def train(
+    cfg: TrainConfig,
+    data_dir: str | Path,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    cache_dir: str | Path | None = None,
+    stop_after: int | None = None,
+) -> dict[str, Any]:
+    """Train ``cfg.model`` on DATA's train split into ``run_dir``; return the metrics.
+
+    ``stop_after`` ends the call with :class:`TrainingStopped` after that many epochs,
+    leaving exactly what a kill would (used by tests and time-boxed runs).
+    """
+    cfg.validate()
+    run = Path(run_dir)
+    spec = get_spec(cfg.model)
+    resuming = start(run, cfg.as_dict(), resume=resume, overwrite=overwrite)
+    if resuming and (run / METRICS).is_file() and (run / MODEL).is_file():
+        manifest = read_json(run / "run.json")
+        if manifest.get("state") == "complete":
+            return read_json(run / METRICS)
+    t0 = time.perf_counter()
+    prep = prepare_data(cfg, data_dir, cache_dir)
+    ctx = prep.ctx
+    model = ctx.model
+    stages = make_stages(spec.stages, cfg)
+    history: list[dict[str, Any]] = []
+    stage_i, epoch_i, stage_state, elapsed = 0, 0, {}, 0.0
+    checkpoint = None
+    if resuming and (run / CHECKPOINT).is_file():
+        checkpoint = load_torch(run / CHECKPOINT)
+        model.load_state_dict(checkpoint["model"])
+        stage_i, epoch_i = int(checkpoint["stage"]), int(checkpoint["epoch"])
+        stage_state, history = checkpoint["stage_state"], list(checkpoint["history"])
+        elapsed = float(checkpoint["elapsed"])
+    else:
+        init_weights(model, torch_generator(cfg.seed, "init"))
+        if cfg.pretrained:
+            if spec.load_pretrained is None:
+                raise DataError(cfg.pretrained, [f"model {cfg.model} takes no pretrained weights"])
+            spec.load_pretrained(model.net, cfg.pretrained)
+        fit_normalizer(ctx)
+    prep_seconds = time.perf_counter() - t0
+    ran = 0
+    for si, stage in enumerate(stages):
+        if si < stage_i:
+            continue
+        start_epoch = epoch_i if si == stage_i else 0
+        if start_epoch == 0:
+            stage_state = stage.begin(ctx)
+        params = stage.parameters(ctx)
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay) if params else None
+        if checkpoint is not None and si == stage_i and start_epoch > 0 and opt is not None:
+            opt.load_state_dict(checkpoint["optimizer"])
+        bar = tqdm(
+            range(start_epoch, stage.epochs),
+            desc=f"{cfg.model} {stage.name}",
+            unit="epoch",
+            disable=None,
+            leave=False,
+        )
+        for epoch in bar:
+            e0 = time.perf_counter()
+            model.train()
+            attach_generator(model, torch_generator(cfg.seed, "dropout", si, epoch))
+            batches = list(stage.batches(ctx, stage_state, rng(cfg.seed, "batches", si, epoch)))
+            total, count = 0.0, 0
+            for k, batch in enumerate(batches):
+                progress = (epoch + k / max(len(batches), 1)) / max(stage.epochs, 1)
+                loss = stage.loss(ctx, batch, progress)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"{stage.name} loss is not finite at epoch {epoch}")
+                opt.zero_grad(set_to_none=True)  # type: ignore[union-attr]
+                loss.backward()
+                opt.step()  # type: ignore[union-attr]
+                total += float(loss.detach()) * len(batch["x"])
+                count += len(batch["x"])
+            row: dict[str, Any] = {"stage": stage.name, "epoch": epoch + 1}
+            row["loss"] = total / max(count, 1)
+            if stage.supervised:
+                row.update(evaluate(ctx))
+            elapsed += time.perf_counter() - e0
+            row["seconds"] = round(time.perf_counter() - e0, 3)
+            history.append(row)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if isinstance(v, float)})
+            save_torch(
+                run / CHECKPOINT,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),  # type: ignore[union-attr]
+                    "stage": si,
+                    "epoch": epoch + 1,
+                    "stage_state": stage_state,
+                    "history": history,
+                    "elapsed": elapsed,
+                },
+            )
+            ran += 1
+            if stop_after is not None and ran >= stop_after:
+                raise TrainingStopped(f"stopped after {ran} epoch(s)")
+    final = evaluate(ctx)
+    y = ctx.labels[ctx.train_idx]
+    metrics = {
+        "model": cfg.model,
+        "seed": cfg.seed,
+        **final,
+        "n_train": len(ctx.train_idx),
+        "n_val": len(ctx.val_idx),
+        "n_unlabeled": len(ctx.unl_idx),
+        "train_fake_share": float(np.mean(y == 1)),
+        "skipped_files": [{"file": f, "reason": r} for f, r in prep.skipped],
+        "train_seconds": round(elapsed, 3),
+        "prepare_seconds": round(prep_seconds, 3),
+        "history": history,
+    }
+    save_torch(run / MODEL, {"model": model.state_dict()})
+    write_json(run / METRICS, metrics)
+    set_state(run, cfg.model, "complete")
+    return metrics
