@@ -5,6 +5,7 @@ Every failure raises :class:`AudioError` whose message names the file and the re
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 
@@ -243,9 +244,15 @@ def write_audio(path: str | Path, x: np.ndarray, sr: int = SAMPLE_RATE) -> None:
     if fmt is None:
         raise AudioError(path, f"cannot write format {ext!r} (use .ogg, .wav or .flac)")
     chunk = sr * 4
-    with (
-        atomic_path(path) as tmp,
-        sf.SoundFile(str(tmp), "w", samplerate=sr, channels=1, format=fmt, subtype=subtype) as fh,
-    ):
-        for start in range(0, max(len(x), 1), chunk):
-            fh.write(x[start : start + chunk])
+    with atomic_path(path) as tmp:
+        try:
+            with sf.SoundFile(
+                str(tmp), "w", samplerate=sr, channels=1, format=fmt, subtype=subtype
+            ) as fh:
+                for start in range(0, max(len(x), 1), chunk):
+                    fh.write(x[start : start + chunk])
+        except (RuntimeError, sf.LibsndfileError) as exc:
+            # libsndfile reports a full disk as a generic system error: find the real cause.
+            free = shutil.disk_usage(tmp.parent).free
+            reason = "no space left on device" if free < 4 * len(x) + 65_536 else str(exc)
+            raise AudioError(path, f"cannot write: {reason}") from exc

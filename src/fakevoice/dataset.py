@@ -179,6 +179,8 @@ def load_contest(
     if meta_csv.exists():
         data.meta = pd.read_csv(meta_csv, dtype={"id": str})
 
+    if not (train_csv.exists() or test_csv.exists() or unl.is_dir()):
+        problems.append("not a contest data folder (no train.csv, test.csv or unlabeled_data/)")
     if check_files:
         for name, df in (("train.csv", data.train), ("test.csv", data.test)):
             if df is None:

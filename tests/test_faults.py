@@ -1,0 +1,64 @@
+"""Faults: a full disk or a read-only folder gives a clear error and leaves no half file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fakevoice.atomic import atomic_write_text
+from fakevoice.audio import write_audio
+from fakevoice.cli import main
+from fakevoice.dataset import write_submission
+from fakevoice.errors import FakevoiceError
+from tests.faults import leftovers, mounted
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    with mounted(tmp_path / "full", "size=16k") as d:
+        (d / "filler").write_bytes(b"\0" * 8192)
+        yield d
+
+
+@pytest.fixture
+def readonly_dir(tmp_path):
+    with mounted(tmp_path / "ro", "ro,size=1m") as d:
+        yield d
+
+
+def test_submission_on_full_disk(full_disk) -> None:
+    n = 2000
+    ids = [f"TEST_{i:05d}" for i in range(n)]
+    with pytest.raises(FakevoiceError, match="no space left on device"):
+        write_submission(full_disk / "sub.csv", ids, np.full(n, 0.3), np.full(n, 0.6))
+    assert leftovers(full_disk) == ["filler"]
+
+
+def test_audio_on_full_disk(full_disk) -> None:
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, 32000 * 5).astype(np.float32)
+    with pytest.raises(FakevoiceError, match="no space left on device"):
+        write_audio(full_disk / "a.wav", x)
+    assert leftovers(full_disk) == ["filler"]
+
+
+def test_text_into_read_only_folder(readonly_dir) -> None:
+    with pytest.raises(FakevoiceError, match="read-only file system") as exc:
+        atomic_write_text(readonly_dir / "x.txt", "hello")
+    assert str(readonly_dir / "x.txt") in str(exc.value)
+
+
+def test_existing_file_survives_a_failed_rewrite(full_disk) -> None:
+    target = full_disk / "keep.csv"
+    atomic_write_text(target, "id,fake,real\nA,0.1,0.2\n")
+    ids = [f"T{i}" for i in range(3000)]
+    with pytest.raises(FakevoiceError):
+        write_submission(target, ids, np.full(3000, 0.5), np.full(3000, 0.5))
+    assert target.read_text() == "id,fake,real\nA,0.1,0.2\n"
+    assert leftovers(full_disk) == ["filler", "keep.csv"]
+
+
+def test_check_reads_a_read_only_folder(readonly_dir, capsys) -> None:
+    # `check` only reads: on an empty read-only folder it says what is wrong, in one line.
+    assert main(["check", str(readonly_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a contest data folder" in err[0]
