@@ -14,8 +14,8 @@ fi
 if [ -f "$DATA/test_answer.csv" ] && [ -f "$RUN/submission.csv" ]; then
   fakevoice score "$DATA/test_answer.csv" "$RUN/submission.csv"
 fi
-if have report && [ -f "$RUN/submission.csv" ]; then
-  fakevoice report "$RUN" "$DATA"
+if [ -f "$DATA/test_answer.csv" ] && [ -f "$RUN/submission.csv" ]; then
+  fakevoice report "$DATA/test_answer.csv" "$RUN/submission.csv" --out "$RUN/report"
 fi
 if have compare && [ -f "$DATA/train.csv" ]; then
   fakevoice compare "$DATA" --out "$RUN/compare" --seed "$SEED"

@@ -1,0 +1,1 @@
+"""Plots and reports: reliability diagrams, ROC curves, score breakdowns."""

@@ -1,0 +1,159 @@
+"""A report for one submission: the score, its parts, where it goes wrong, as figures.
+
+Writes REPORT_DIR/report.md and report.html (same content, the HTML embeds the PNGs),
+reliability.png, roc.png, histograms.png and, with a meta file, breakdown.png/.csv.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fakevoice.atomic import atomic_open, atomic_write_text
+from fakevoice.dataset import SUBMISSION_COLUMNS, TARGETS, read_submission, read_table
+from fakevoice.errors import DataError
+from fakevoice.metric import Score, score_frames
+from fakevoice.report import plots
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return "n/a" if not np.isfinite(v) else f"{v:.4f}"
+    return str(v)
+
+
+def _table(rows: list[dict], cols: list[str]) -> str:
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    out += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _score_rows(score: Score) -> list[dict]:
+    rows = [
+        {"": "mean", "score": score.score, "AUC": score.auc, "Brier": score.brier, "ECE": score.ece}
+    ]
+    for name, c in score.columns.items():
+        part = 0.5 * (1 - c.auc) + 0.25 * c.brier + 0.25 * c.ece
+        rows.append({"": name, "score": part, "AUC": c.auc, "Brier": c.brier, "ECE": c.ece})
+    return rows
+
+
+def build_report(
+    answer_csv: str | Path,
+    submission_csv: str | Path,
+    out_dir: str | Path,
+    *,
+    meta_csv: str | Path | None = None,
+    title: str | None = None,
+) -> Path:
+    """Score a submission and write the report; returns the path of report.md."""
+    from fakevoice.compare import breakdown  # the one place subset scores are computed
+
+    out = Path(out_dir)
+    answer, problems = read_table(answer_csv, SUBMISSION_COLUMNS, numeric=("fake", "real"))
+    if problems:
+        raise DataError(answer_csv, problems)
+    sub = read_submission(submission_csv)
+    score, notes = score_frames(answer, sub, by_id=True)
+    aligned = sub.set_index("id").loc[answer["id"]].reset_index()
+    ys = {c: answer[c].to_numpy(float) for c in TARGETS}
+    ps = {c: aligned[c].to_numpy(float) for c in TARGETS}
+    title = title or f"{Path(submission_csv).name} against {Path(answer_csv).name}"
+
+    figures = [
+        (
+            "Reliability (the contest's 10 ECE bins)",
+            plots.reliability_diagram(ys, ps, out / "reliability.png", title),
+        ),
+        (
+            "ROC curves",
+            plots.roc_curves(
+                ys, ps, {k: c.auc for k, c in score.columns.items()}, out / "roc.png", title
+            ),
+        ),
+        (
+            "Predicted probabilities by true answer",
+            plots.histograms(ys, ps, out / "histograms.png"),
+        ),
+    ]
+    md = [
+        f"# Report: {title}",
+        "",
+        f"Contest score **{score.score:.4f}** on {score.n} clips "
+        "(lower is better; 0.5 (1 - AUC) + 0.25 Brier + 0.25 ECE).",
+        "",
+    ]
+    md += [_table(_score_rows(score), ["", "score", "AUC", "Brier", "ECE"]), ""]
+    md += [f"Note: {n}" for n in notes]
+    rows: list[dict] = []
+    if meta_csv is not None and Path(meta_csv).is_file():
+        meta = pd.read_csv(meta_csv, dtype={"id": str})
+        rows = breakdown("submission", answer, sub, meta)
+        if rows:
+            bd = pd.DataFrame(rows).drop(columns=["model"])
+            with atomic_open(out / "breakdown.csv", "w") as fh:
+                bd.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
+            figures.append(
+                (
+                    "Score by group",
+                    plots.breakdown_bars(
+                        [
+                            {**r, "score": r["score"] if np.isfinite(r["score"]) else None}
+                            for r in rows
+                        ],
+                        out / "breakdown.png",
+                    ),
+                )
+            )
+            md += ["## By group", "", "n/a: AUC is undefined where a column holds one class.", ""]
+            md += [
+                _table(
+                    [{k: v for k, v in r.items() if k != "model"} for r in rows],
+                    ["by", "value", "n", "score", "auc", "auc_fake", "auc_real", "brier", "ece"],
+                ),
+                "",
+            ]
+    for caption, path in figures:
+        md += [f"## {caption}", "", f"![{caption}]({path.name})", ""]
+    report = out / "report.md"
+    atomic_write_text(report, "\n".join(md))
+    atomic_write_text(out / "score.json", json.dumps(score.as_dict(), indent=2))
+    _write_html(out / "report.html", md, figures)
+    return report
+
+
+def _write_html(path: Path, md: list[str], figures: list[tuple[str, Path]]) -> None:
+    """The same report as one self-contained page (images inlined), for a browser."""
+    body = []
+    for line in md:
+        if line.startswith("!["):
+            continue
+        if line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.startswith("|") and "---" not in line:
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        elif line and "---" not in line:
+            body.append(f"<p>{html.escape(line).replace('**', '')}</p>")
+    for caption, fig in figures:
+        data = base64.b64encode(fig.read_bytes()).decode()
+        body.append(
+            f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,"
+            f"{data}'><figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    text = "\n".join(body)
+    text = text.replace("</p>\n<tr>", "</p>\n<table><tr>").replace("</tr>\n<h", "</tr></table>\n<h")
+    page = (
+        "<!doctype html><meta charset='utf-8'><title>fakevoice report</title>"
+        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}"
+        "td{padding:2px 8px;border-bottom:1px solid #ddd}img{max-width:100%}</style>\n" + text
+    )
+    with atomic_open(path, "w") as fh:
+        fh.write(page)
