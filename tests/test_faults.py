@@ -62,3 +62,49 @@ def test_check_reads_a_read_only_folder(readonly_dir, capsys) -> None:
     assert main(["check", str(readonly_dir)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a contest data folder" in err[0]
+
+
+# Every verb joins this table: one invocation with a missing or broken input. A verb added
+# without a row here fails `test_every_verb_has_a_bad_input_case`.
+def _bad_invocations(tmp_path) -> dict[str, list[str]]:
+    missing = str(tmp_path / "does-not-exist")
+    not_audio = tmp_path / "notes.ogg"
+    not_audio.write_text("this is a text file, not audio\n" * 20)
+    return {
+        "check": [missing],
+        "score": [missing, missing],
+        "report": [missing, missing, "--out", str(tmp_path / "rep")],
+        "train": [missing, "--out", str(tmp_path / "run")],
+        "predict": [missing, str(not_audio), "--out", str(tmp_path / "sub.csv")],
+        "compare": [missing, "--models", "prior", "--out", str(tmp_path / "cmp")],
+        "make-data": [str(tmp_path / "out"), "--size", "no-such-size"],
+    }
+
+
+def _verbs() -> list[str]:
+    from fakevoice.cli import build_parser
+
+    parser = build_parser()
+    return sorted(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
+
+def test_every_verb_has_a_bad_input_case(tmp_path) -> None:
+    assert set(_verbs()) <= set(_bad_invocations(tmp_path)), "add the new verb to the table"
+
+
+@pytest.mark.parametrize("verb", _verbs())
+def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys, verb: str) -> None:
+    args = _bad_invocations(tmp_path)[verb]
+    usage = False
+    try:
+        code = main([verb, *args])
+    except SystemExit as exc:  # argparse refusing a value is a usage error: also exit 2
+        code, usage = exc.code, True
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.strip().splitlines() if line.strip()]
+    assert code == 2, (verb, captured.err)
+    assert lines and ("error" in lines[-1]), captured.err
+    if not usage:
+        assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    assert not (tmp_path / "sub.csv").exists()
