@@ -29,7 +29,9 @@ STAGES = ("prior", "autoencoder", "supervised", "pseudo", "dann")
 # The organisers' baseline: 13 MFCCs as librosa computes them by default at 32 kHz
 # (n_fft 2048, 128 mel bands); frames every 25 ms like every other front end here.
 MFCC_FRONTEND = {"kind": "mfcc", "n_fft": 2048, "hop": 800, "n_bands": 128, "n_coeffs": 13}
-LOGMEL_FRONTEND = {"kind": "logmel", "n_fft": 1024, "hop": 800, "n_bands": 64}
+# 64 bands x 101 frames per 5 s (hop 50 ms): about the resolution of the seed's resized
+# spectrogram images, and small enough for the CNNs to train on two CPU cores.
+LOGMEL_FRONTEND = {"kind": "logmel", "n_fft": 2048, "hop": 1600, "n_bands": 64}
 
 
 @dataclass(frozen=True)
