@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from fakevoice.cli import main
-from fakevoice.compare import breakdown_columns, compare, subset_scores
+from fakevoice.compare import breakdown_groups, compare, generator_flags, subset_scores
 from fakevoice.metric import score_arrays
 
 
@@ -29,9 +29,21 @@ def test_subset_scores_report_what_is_defined_without_auc() -> None:
     assert s["brier"] == pytest.approx(0.25) and s["ece"] == pytest.approx(0.5)
 
 
-def test_breakdown_columns_are_found_by_name() -> None:
-    meta = pd.DataFrame(columns=["id", "n_voices", "generator", "unseen_generator", "snr_db"])
-    assert breakdown_columns(meta) == ["n_voices", "unseen_generator"]
+def test_generator_flags_from_per_voice_columns() -> None:
+    meta = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "n_voices": [0, 1, 2, 2],
+            "v1_seen_generator": [None, 1, 1, None],
+            "v2_seen_generator": [None, None, 0, None],
+            "snr_db": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    assert list(generator_flags(meta)) == ["none", "seen", "unseen", "none"]
+    groups = {(by, v): list(mask) for by, v, mask in breakdown_groups(meta)}
+    assert groups[("n_voices", "2")] == [False, False, True, True]
+    assert groups[("fake_generator", "unseen")] == [True, False, True, True]
+    assert generator_flags(meta.drop(columns=["v1_seen_generator", "v2_seen_generator"])) is None
 
 
 def test_compare_writes_leaderboard_and_breakdown(toy_contest: Path, tmp_path: Path) -> None:
@@ -42,7 +54,7 @@ def test_compare_writes_leaderboard_and_breakdown(toy_contest: Path, tmp_path: P
         {
             "id": answer["id"],
             "n_voices": answer["fake"] + answer["real"],
-            "seen_generator": np.where(answer.index % 3 == 0, "yes", "no"),
+            "v1_seen_generator": np.where(answer["fake"] == 1, answer.index % 3 == 0, None),
         }
     )
     meta.to_csv(data / "test_meta.csv", index=False)
@@ -58,7 +70,9 @@ def test_compare_writes_leaderboard_and_breakdown(toy_contest: Path, tmp_path: P
     md = (out / "leaderboard.md").read_text()
     assert "| model |" in md and "Breakdown" in md
     bd = pd.read_csv(out / "breakdown.csv")
-    assert set(bd["by"]) == {"n_voices", "seen_generator"}
+    assert set(bd["by"]) == {"n_voices", "fake_generator"}
+    unseen = bd[(bd["by"] == "fake_generator") & (bd["value"] == "unseen")]
+    assert unseen["auc_fake"].notna().all()
     zero = bd[(bd["by"] == "n_voices") & (bd["value"].astype(str) == "0")]
     assert len(zero) == 3 and zero["score"].isna().all() and zero["brier"].notna().all()
     two = bd[(bd["by"] == "n_voices") & (bd["value"].astype(str) == "2")]

@@ -11,6 +11,7 @@ defined there (Brier, ECE) are still reported.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -77,24 +78,67 @@ def subset_scores(answer: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     return out
 
 
-def breakdown_columns(meta: pd.DataFrame) -> list[str]:
-    """Columns of test_meta.csv to break the score down by: voice count and seen/unseen flags."""
-    cols = [c for c in meta.columns if c.lower() in ("n_voices", "voices", "n_speakers")]
-    cols += [c for c in meta.columns if "seen" in c.lower() and c not in cols]
-    return cols
+VOICE_COUNT_COLUMNS = ("n_voices", "voices", "n_speakers")
+_SEEN_GENERATOR = re.compile(r"^(v\d+_)?(seen_generator|generator_seen)$")
+
+
+def voice_count_column(meta: pd.DataFrame) -> str | None:
+    return next((c for c in meta.columns if c.lower() in VOICE_COUNT_COLUMNS), None)
+
+
+def generator_flags(meta: pd.DataFrame) -> pd.Series | None:
+    """Per clip: ``seen``, ``unseen`` (some fake voice from a generator absent from train)
+    or ``none`` (no fake voice), from a clip-level ``seen_generator`` column or the
+    per-voice ``v1_seen_generator``, ``v2_seen_generator`` ... columns (blank for real voices).
+    """
+    cols = [c for c in meta.columns if _SEEN_GENERATOR.match(c.lower())]
+    if not cols:
+        return None
+    flags = []
+    for values in meta[cols].itertuples(index=False):
+        given = [str(v).strip().lower() for v in values if pd.notna(v) and str(v).strip() != ""]
+        if not given:
+            flags.append("none")
+        elif any(v in ("0", "0.0", "false", "no") for v in given):
+            flags.append("unseen")
+        else:
+            flags.append("seen")
+    return pd.Series(flags, index=meta.index)
+
+
+def breakdown_groups(meta: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
+    """(by, value, row mask) subsets of test_meta.csv rows to score separately.
+
+    Seen/unseen generator subsets keep every clip without a fake voice as negatives, so
+    the fake column's AUC measures fakes of those generators against clips without fakes.
+    """
+    groups: list[tuple[str, str, np.ndarray]] = []
+    col = voice_count_column(meta)
+    if col is not None:
+        values = meta[col].astype(str)
+        for v in sorted(values.unique()):
+            groups.append((col, v, (values == v).to_numpy()))
+    flags = generator_flags(meta)
+    if flags is not None:
+        for v in ("seen", "unseen"):
+            mask = flags.isin([v, "none"]).to_numpy()
+            if (flags == v).any():
+                groups.append(("fake_generator", v, mask))
+    return groups
 
 
 def breakdown(
     model: str, answer: pd.DataFrame, sub: pd.DataFrame, meta: pd.DataFrame
 ) -> list[dict[str, Any]]:
-    merged = answer.merge(sub, on="id", suffixes=("_true", "_pred")).merge(meta, on="id")
-    rows = []
-    for col in breakdown_columns(meta):
-        for value, grp in merged.groupby(merged[col].astype(str), dropna=False, sort=True):
-            y = grp[[f"{t}_true" for t in TARGETS]].to_numpy(float)
-            p = grp[[f"{t}_pred" for t in TARGETS]].to_numpy(float)
-            rows.append({"model": model, "by": col, "value": value, **subset_scores(y, p)})
-    return rows
+    merged = answer.merge(sub, on="id", suffixes=("_true", "_pred"))
+    merged = merged.merge(meta.drop(columns=[c for c in TARGETS if c in meta]), on="id")
+    y_all = merged[[f"{t}_true" for t in TARGETS]].to_numpy(float)
+    p_all = merged[[f"{t}_pred" for t in TARGETS]].to_numpy(float)
+    return [
+        {"model": model, "by": by, "value": value, **subset_scores(y_all[mask], p_all[mask])}
+        for by, value, mask in breakdown_groups(merged)
+        if mask.any()
+    ]
 
 
 def _fmt(v: Any) -> str:
