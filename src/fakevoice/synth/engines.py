@@ -17,6 +17,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -317,6 +318,27 @@ _COST = {"hifigan-universal": 0, "hifigan-ljspeech": 0, "world-vc": 1, "piper-vi
          "griffinlim": 3, "festival-hts": 4, "festival-diphone": 5}  # fmt: skip
 
 
+_POOL: dict[int, ProcessPoolExecutor] = {}
+
+
+def _worker_pool(workers: int) -> ProcessPoolExecutor:
+    """One pool kept for the life of the process, so models loaded in the workers (piper,
+    HiFi-GAN) and their start-up are paid once, not on every call of a chunked build."""
+    if workers not in _POOL:
+        shutdown_workers()
+        # spawn, not fork: a forked child inherits torch/OpenMP thread state and can hang.
+        ctx = multiprocessing.get_context("spawn")
+        _POOL[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return _POOL[workers]
+
+
+def shutdown_workers() -> None:
+    """Stop the synthesis worker processes (they also stop when this process exits)."""
+    while _POOL:
+        _, pool = _POOL.popitem()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _validate(req: Request) -> None:
     gen = GENERATORS[req.generator]
     if gen.kind == "resynth":
@@ -392,14 +414,23 @@ def synthesize_many(
                 collect(name, task_keys, run_task(*args(name, task_keys)))
                 bar.update(len(task_keys))
         else:
-            # spawn, not fork: a forked child inherits torch/OpenMP thread state and can hang.
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                futures = {pool.submit(run_task, *args(n, ks)): (n, ks) for n, ks in tasks}
+            pool = _worker_pool(workers)
+            futures = {pool.submit(run_task, *args(n, ks)): (n, ks) for n, ks in tasks}
+            try:
                 for fut in as_completed(futures):
                     name, task_keys = futures[fut]
                     collect(name, task_keys, fut.result())
                     bar.update(len(task_keys))
+            except BrokenProcessPool as exc:
+                shutdown_workers()
+                raise FakevoiceError(
+                    f"{cache_dir}: a synthesis worker died (out of memory or an engine crash); "
+                    "finished voices are cached, run again to resume"
+                ) from exc
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
     finally:
         bar.close()
     if failed:
