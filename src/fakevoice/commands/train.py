@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cache-dir",
         default=None,
-        help="feature cache (default $FAKEVOICE_CACHE or ~/.cache/fakevoice/features)",
+        help="feature cache (default $FAKEVOICE_CACHE/features or ~/.cache/fakevoice/features)",
     )
 
 

@@ -42,10 +42,10 @@ class FeatureSet:
 
 
 def default_cache_dir() -> Path:
+    """``$FAKEVOICE_CACHE/features``, or ``~/.cache/fakevoice/features``."""
     env = os.environ.get("FAKEVOICE_CACHE")
-    if env:
-        return Path(env)
-    return Path.home() / ".cache" / "fakevoice" / "features"
+    base = Path(env) if env else Path.home() / ".cache" / "fakevoice"
+    return base / "features"
 
 
 def _cache_key(cfg: FrontEndConfig, max_seconds: float | None, paths: Sequence[str]) -> str:
