@@ -159,7 +159,7 @@ def _markdown(card: dict[str, Any]) -> str:
     for split in ("test", "unlabeled"):
         if split in s:
             e = s[split]
-            lines.append(f"\n{split}: voices per clip {e['n_voices']}; (fake, real) {e['fake_real']}")
+            lines.append(f"\n{split}: voices per clip {e['n_voices']}; fake,real {e['fake_real']}")
     for split in s:
         for key, title in (
             ("by_generator", "generator"),
