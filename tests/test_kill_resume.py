@@ -1,0 +1,133 @@
+"""Real kills: SIGKILL a `train` or `predict` process midway, rerun with --resume, and get
+exactly what an uninterrupted run gives. Complements the in-process stop tests of
+test_train.py and test_predict.py with an actual dead process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from fakevoice.runs import read_manifest
+
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+
+
+def fv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "fakevoice", *args]
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run / "model.pt", weights_only=True)["model"]
+
+
+def _kill_when(cmd: list[str], ready, timeout: float = 120.0) -> bool:
+    """Start ``cmd``, SIGKILL it as soon as ``ready()`` holds; True if it was killed midway."""
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if ready():
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                return True
+            time.sleep(0.01)
+        return False
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_to_identical_weights(toy_contest: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    args = [
+        str(toy_contest),
+        "--model",
+        "mel-cnn",
+        "--epochs",
+        "6",
+        "--seed",
+        "3",
+        "--cache-dir",
+        str(cache),
+        "--set",
+        "batch_size=8",
+    ]
+    full = tmp_path / "full"
+    subprocess.run(fv("train", *args, "--out", str(full)), env=ENV, check=True, capture_output=True)
+    cut = tmp_path / "cut"
+    killed = _kill_when(
+        fv("train", *args, "--out", str(cut)), lambda: (cut / "checkpoint.pt").is_file()
+    )
+    assert killed, "training finished before it could be killed"
+    assert read_manifest(cut)["state"] == "training"
+    assert not (cut / "model.pt").exists()
+    proc = subprocess.run(
+        fv("train", *args, "--out", str(cut), "--resume"), env=ENV, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    a, b = _weights(full), _weights(cut)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.slow
+def test_killed_prediction_resumes_to_identical_output(toy_contest: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    subprocess.run(
+        fv(
+            "train",
+            str(toy_contest),
+            "--model",
+            "mfcc-mlp",
+            "--epochs",
+            "1",
+            "--out",
+            str(run),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ),
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
+    # Many inputs, so the process is still busy when the first part lands.
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    sources = sorted((toy_contest / "test").glob("*.ogg"))
+    for i in range(300):
+        (clips / f"c{i:04d}.ogg").symlink_to(sources[i % len(sources)])
+    full = tmp_path / "full.csv"
+    subprocess.run(
+        fv("predict", str(run), str(clips), "--out", str(full)),
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
+    out = tmp_path / "cut.csv"
+    parts = tmp_path / ".cut.csv.parts"
+    killed = _kill_when(
+        fv("predict", str(run), str(clips), "--out", str(out)),
+        lambda: any(parts.glob("part_*.json")),
+    )
+    assert killed, "prediction finished before it could be killed"
+    assert not out.exists()
+    done = len(list(parts.glob("part_*.json")))
+    assert done >= 1
+    proc = subprocess.run(
+        fv("predict", str(run), str(clips), "--out", str(out), "--resume"),
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == full.read_bytes()
+    assert not parts.exists()
