@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fakevoice.atomic import atomic_path, atomic_write_text
@@ -211,7 +212,8 @@ def spectrograms(out: Path, frames: dict[str, pd.DataFrame], dest: Path, per_spl
                 continue
             r = df.iloc[row]
             x = load_audio(out / r["path"], 32000, warn_silent=False)
-            ax.specgram(x + 1e-7, NFFT=512, Fs=32000, noverlap=384, cmap="magma")
+            with np.errstate(divide="ignore"):  # digital silence: -inf dB, drawn as black
+                ax.specgram(x, NFFT=512, Fs=32000, noverlap=384, cmap="magma")
             ax.set_ylim(0, 16000)
             if split == "train":
                 title = f"train {r['id']}: {r['label']}"

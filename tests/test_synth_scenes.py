@@ -1,0 +1,177 @@
+"""Scene transforms on tiny seeded arrays: shape, rate, p=0 identity, determinism, SNR."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fakevoice.synth import scenes as sc
+
+SR = 32_000
+
+
+def tone(seconds: float = 1.0, f0: float = 220.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6)) / k for k in range(1, 20))
+    env = np.clip(np.sin(np.pi * t / seconds) * 2, 0, 1)
+    return (0.1 * x * env).astype(np.float32)
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.asarray(x, float) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def effects() -> list[np.ndarray]:
+    rng = np.random.default_rng(3)
+    return [rng.standard_normal(SR // 2).astype(np.float32) * 0.05]
+
+
+@pytest.fixture(scope="module")
+def transforms(effects):
+    rirs = [np.r_[1.0, np.zeros(99), 0.5, np.zeros(200), 0.25].astype(np.float32)]
+    return [
+        sc.Gain(-6, 6),
+        sc.Loudness(-30, -20),
+        sc.PeakLimit(9, 12),
+        sc.BandLimit((4000.0, 8000.0), low_cuts=(None, 300.0)),
+        sc.ColouredNoise(0, 20),
+        sc.Hum(5, 20),
+        sc.EffectNoise(effects, -5, 20),
+        sc.Reverb(rirs),
+        sc.Codec(),
+    ]
+
+
+def test_transforms_keep_shape_dtype_and_are_deterministic(transforms):
+    x = tone()
+    for t in transforms:
+        a, pa = t(x, SR, np.random.default_rng(7))
+        b, pb = t(x, SR, np.random.default_rng(7))
+        assert a.shape == x.shape and a.dtype == np.float32, type(t).__name__
+        assert np.isfinite(a).all()
+        np.testing.assert_array_equal(a, b)
+        assert pa is not None and pa.keys() == pb.keys()
+        c, _ = t(x, SR, np.random.default_rng(8))
+        assert not np.array_equal(a, c) or isinstance(t, (sc.Reverb, sc.Codec, sc.PeakLimit)), type(
+            t
+        ).__name__
+
+
+def test_p_zero_is_identity_and_consumes_one_draw(transforms):
+    x = tone()
+    for t in transforms:
+        t0 = type(t).__new__(type(t))
+        t0.__dict__.update(t.__dict__, p=0.0)
+        r = np.random.default_rng(1)
+        y, params = t0(x, SR, r)
+        assert params is None and y is x
+        # exactly one uniform drawn, so later draws stay aligned
+        assert r.random() == pytest.approx(
+            (lambda g: (g.random(), g.random())[1])(np.random.default_rng(1))
+        )
+
+
+def test_apply_is_pure_given_params(transforms):
+    x = tone()
+    for t in transforms:
+        params = t.draw(np.random.default_rng(2), x, SR)
+        np.testing.assert_array_equal(t.apply(x, SR, **params), t.apply(x, SR, **params))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda: sc.Gain(3, -3),
+        lambda: sc.Gain(p=1.5),
+        lambda: sc.Loudness(-10, 5),
+        lambda: sc.PeakLimit(1, 2),
+        lambda: sc.BandLimit(()),
+        lambda: sc.BandLimit((4000.0,), weights=(1.0, 2.0)),
+        lambda: sc.ColouredNoise(colours=("purple",)),
+        lambda: sc.EffectNoise([]),
+        lambda: sc.Reverb([]),
+        lambda: sc.Codec(kinds=("mp3",)),
+    ],
+)
+def test_bad_arguments_refused_at_construction(bad):
+    with pytest.raises(ValueError):
+        bad()
+
+
+@pytest.mark.parametrize("snr", [-5.0, 0.0, 10.0, 20.0])
+@pytest.mark.parametrize("colour", sc.NOISE_COLOURS)
+def test_coloured_noise_reaches_requested_snr(snr, colour):
+    x = tone(2.0)
+    t = sc.ColouredNoise(snr, snr, colours=(colour,))
+    y, params = t(x, SR, np.random.default_rng(5))
+    noise = y - x
+    achieved = 20 * np.log10(sc.active_rms(x, SR) / rms(noise))
+    assert achieved == pytest.approx(snr, abs=0.1)
+    assert params["colour"] == colour
+
+
+def test_noise_colours_have_their_slopes():
+    rng = np.random.default_rng(0)
+    slopes = {c: sc.spectral_slope(sc.coloured_noise(rng, SR * 2, c), SR) for c in sc.NOISE_COLOURS}
+    assert slopes["white"] == pytest.approx(0.0, abs=0.7)
+    assert slopes["pink"] == pytest.approx(-3.0, abs=0.7)
+    assert slopes["brown"] == pytest.approx(-6.0, abs=0.7)
+    assert slopes["blue"] == pytest.approx(3.0, abs=0.7)
+
+
+def test_band_limit_removes_energy_above_cutoff():
+    x = sc.coloured_noise(np.random.default_rng(1), SR, "white")
+    for cutoff in (4000.0, 8000.0, 11025.0):
+        y = sc.band_limit(x, SR, cutoff)
+        assert len(y) == len(x)
+        assert sc.effective_bandwidth(y, SR) == pytest.approx(cutoff, rel=0.06)
+    assert sc.effective_bandwidth(x, SR) > 15000
+
+
+def test_tilt_sets_the_slope():
+    x = sc.coloured_noise(np.random.default_rng(2), SR * 2, "white")
+    y = sc.tilt(x, SR, -6.0)
+    assert sc.spectral_slope(y, SR) == pytest.approx(-6.0, abs=0.5)
+
+
+def test_loudness_and_limiter_set_levels():
+    x = tone(1.5)
+    y, p = sc.Loudness(-25, -25)(x, SR, np.random.default_rng(0))
+    assert 20 * np.log10(sc.active_rms(y, SR)) == pytest.approx(-25, abs=0.01)
+    z, _p = sc.PeakLimit(9, 9)(y, SR, np.random.default_rng(0))
+    peak_db = 20 * np.log10(np.abs(z).max())
+    # the limiter's smoothed gain lands just under the target, never over it
+    assert -25 + 9 - 1.0 < peak_db <= -25 + 9 + 0.01
+
+
+def test_render_scene_exact_length_and_meta(effects):
+    rooms = [{"rt60": 0.3, "dims": [4, 4, 3], "rirs": [np.r_[1.0, 0.3].astype(np.float32)] * 2}]
+    voices = [tone(2.0), tone(3.0, 150.0, 1)]
+    for k in range(3):
+        x, info = sc.render_scene(
+            voices[:k], np.random.default_rng(k), SR, effects=effects, rooms=rooms
+        )
+        assert x.shape == (5 * SR,) and x.dtype == np.float32
+        assert np.abs(x).max() <= 1.0
+        assert len(info["offsets"]) == k
+        y, _ = sc.render_scene(
+            voices[:k], np.random.default_rng(k), SR, effects=effects, rooms=rooms
+        )
+        np.testing.assert_array_equal(x, y)
+    # a second voice always overlaps the first
+    for seed in range(20):
+        _, info = sc.render_scene(voices, np.random.default_rng(seed), SR, effects=effects)
+        a, b = info["offsets"]
+        assert b < a + 2.0 and a < b + 3.0
+
+
+def test_tuxpaint_effects_are_not_speech():
+    paths = sc.tuxpaint_effects()
+    if not paths:
+        pytest.skip("tuxpaint-stamps-default is not installed")
+    names = [p.name for p in paths]
+    assert 80 <= len(paths) <= 140
+    assert not any("_desc" in n for n in names)
+    assert not any(p.parent.name == "math" for p in paths)
