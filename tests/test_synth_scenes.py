@@ -138,7 +138,7 @@ def test_tilt_sets_the_slope():
 
 def test_loudness_and_limiter_set_levels():
     x = tone(1.5)
-    y, p = sc.Loudness(-25, -25)(x, SR, np.random.default_rng(0))
+    y, _ = sc.Loudness(-25, -25)(x, SR, np.random.default_rng(0))
     assert 20 * np.log10(sc.active_rms(y, SR)) == pytest.approx(-25, abs=0.01)
     z, _p = sc.PeakLimit(9, 9)(y, SR, np.random.default_rng(0))
     peak_db = 20 * np.log10(np.abs(z).max())
