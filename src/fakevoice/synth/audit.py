@@ -147,8 +147,16 @@ def run_audit(
     single = {}
     for j, name in enumerate(NUISANCE):
         single[name] = round(nuisance_auc(X[:, [j]], y, seed), 4)
+    means = {
+        name: {
+            "real": round(float(X[y == 0, j].mean()), 4),
+            "fake": round(float(X[y == 1, j].mean()), 4),
+        }
+        for j, name in enumerate(NUISANCE)
+    }
     report: dict[str, Any] = {
         "nuisance_auc": round(auc, 4),
+        "nuisance_means": means,
         "nuisance_auc_by_feature": single,
         "max_nuisance_auc": MAX_NUISANCE_AUC,
         "passed": auc <= MAX_NUISANCE_AUC,

@@ -178,9 +178,13 @@ def _markdown(card: dict[str, Any]) -> str:
             f"Nuisance-feature logistic regression, 5-fold AUC on train: **{a['nuisance_auc']}** "
             f"(must be <= {a['max_nuisance_auc']}: {'passed' if a['passed'] else 'FAILED'}).",
             "",
-            "| feature alone | AUC |",
-            "|---|---:|",
-            *[f"| {k} | {v} |" for k, v in a["nuisance_auc_by_feature"].items()],
+            "| feature | AUC alone | mean real | mean fake |",
+            "|---|---:|---:|---:|",
+            *[
+                f"| {k} | {v} | {m['real']} | {m['fake']} |"
+                for k, v in a["nuisance_auc_by_feature"].items()
+                for m in [a["nuisance_means"][k]]
+            ],
             "",
         ]
         b = a["baseline"]
@@ -213,7 +217,9 @@ def spectrograms(out: Path, frames: dict[str, pd.DataFrame], dest: Path, per_spl
             r = df.iloc[row]
             x = load_audio(out / r["path"], 32000, warn_silent=False)
             with np.errstate(divide="ignore"):  # digital silence: -inf dB, drawn as black
-                ax.specgram(x, NFFT=512, Fs=32000, noverlap=384, cmap="magma")
+                _, _, _, im = ax.specgram(x, NFFT=512, Fs=32000, noverlap=384, cmap="magma")
+            top = float(np.nanmax(np.where(np.isfinite(im.get_array()), im.get_array(), np.nan)))
+            im.set_clim(top - 90.0, top)  # one 90 dB range everywhere, so levels compare
             ax.set_ylim(0, 16000)
             if split == "train":
                 title = f"train {r['id']}: {r['label']}"
