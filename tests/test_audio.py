@@ -172,3 +172,25 @@ def test_ten_minute_ogg_written_in_chunks(tmp_path: Path) -> None:
     p = tmp_path / "ten.ogg"
     write_audio(p, tone(600.0))
     assert sf.info(str(p)).frames == 600 * SAMPLE_RATE
+
+
+def _ogg_crc(page: bytes) -> int:
+    """OGG's page checksum (CRC-32, polynomial 0x04C11DB7, unreflected, zero start)."""
+    crc = 0
+    for byte in page:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+def test_ogg_without_end_of_stream_flag_is_accepted(tmp_path: Path, good_ogg: Path) -> None:
+    # Real packaged files (klettres-data) never set the flag; they decode completely.
+    data = bytearray(good_ogg.read_bytes())
+    last = data.rfind(b"OggS")
+    data[last + 5] &= ~0x04
+    data[last + 22 : last + 26] = b"\0\0\0\0"
+    data[last + 22 : last + 26] = _ogg_crc(bytes(data[last:])).to_bytes(4, "little")
+    p = tmp_path / "no_eos.ogg"
+    p.write_bytes(bytes(data))
+    assert len(load_audio(p)) == 2 * SAMPLE_RATE

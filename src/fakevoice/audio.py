@@ -62,10 +62,10 @@ def _truncation(path: Path, size: int) -> str | None:
             return "truncated OGG stream (last page cut off)"
         nseg = tail[last + 26]
         body = sum(tail[last + 27 : last + 27 + nseg])
+        # A missing end-of-stream flag alone is no proof: some encoders never set it
+        # (550 of the OGG files in klettres-data/ktuberling-data/tuxpaint lack it).
         if len(tail) - last < 27 + nseg + body:
             return "truncated OGG stream (last page cut off)"
-        if not tail[last + 5] & 0x04:
-            return "truncated OGG stream (no end-of-stream page)"
     elif head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         with open(path, "rb") as fh:
             fh.seek(12)
