@@ -32,6 +32,7 @@ from fakevoice.audio import is_audio_path, load_audio, windows
 from fakevoice.dataset import load_contest, write_submission
 from fakevoice.errors import AudioError, FakevoiceError, RunError
 from fakevoice.features import FrontEnd
+from fakevoice.models.common import torch_threads
 from fakevoice.runs import METRICS, MODEL, load_model, read_json
 
 PARTS_FORMAT = 1
@@ -97,6 +98,10 @@ class Predictor:
     @torch.no_grad()
     def score_windows(self, waves: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """(k, 2) probabilities of k windows of ``clip_samples`` with true lengths ``lengths``."""
+        with torch_threads(self.cfg.threads):
+            return self._score_windows(waves, lengths)
+
+    def _score_windows(self, waves: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         out = []
         for s in range(0, len(waves), self.batch_size):
             x = self.front(torch.from_numpy(waves[s : s + self.batch_size]))

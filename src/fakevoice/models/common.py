@@ -15,13 +15,31 @@ Both assume exactly one voice per clip, as the seed did.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import nn
 
 HEADS = ("sigmoid", "softmax")
 POOLINGS = ("mean", "none")
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Use ``n`` intra-op threads inside the block (0: leave torch's choice), then restore.
+
+    Tiny models run faster on one thread, and on a shared machine two spinning threads
+    of a tiny model can be ten times slower than one.
+    """
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class SeededDropout(nn.Module):

@@ -74,7 +74,7 @@ SPECS: dict[str, ModelSpec] = {
             "mean",
             ("prior",),
             lambda cfg, channels, frames: PriorNet(),
-            {"frontend": MFCC_FRONTEND, "epochs": 0},
+            {"frontend": MFCC_FRONTEND, "epochs": 0, "threads": 1},
         ),
         ModelSpec(
             "mfcc-mlp",
@@ -83,7 +83,7 @@ SPECS: dict[str, ModelSpec] = {
             "mean",
             ("supervised",),
             _mlp((128, 128)),
-            {"frontend": MFCC_FRONTEND, "epochs": 40, "batch_size": 64},
+            {"frontend": MFCC_FRONTEND, "epochs": 40, "threads": 1},
         ),
         ModelSpec(
             "mel-cnn",
@@ -101,7 +101,7 @@ SPECS: dict[str, ModelSpec] = {
             "mean",
             ("autoencoder", "supervised"),
             lambda cfg, channels, frames: AutoencoderMLP(channels),
-            {"frontend": MFCC_FRONTEND, "epochs": 5, "ae_epochs": 50},
+            {"frontend": MFCC_FRONTEND, "epochs": 5, "ae_epochs": 50, "threads": 1},
         ),
         ModelSpec(
             "mfcc-mlp-pseudo",
@@ -110,7 +110,7 @@ SPECS: dict[str, ModelSpec] = {
             "mean",
             ("supervised", "pseudo"),
             _mlp((128, 64)),
-            {"frontend": MFCC_FRONTEND, "epochs": 40, "pseudo_epochs": 20},
+            {"frontend": MFCC_FRONTEND, "epochs": 40, "pseudo_epochs": 20, "threads": 1},
         ),
         ModelSpec(
             "mel-cnn-pseudo",

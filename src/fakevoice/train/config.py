@@ -48,6 +48,8 @@ class TrainConfig:
     pseudo_threshold: float = 0.0
     dann_weight: float = 0.3
     pretrained: str = ""
+    # Intra-op threads for training and prediction; 0 leaves torch's default.
+    threads: int = 0
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
 
     @property
@@ -69,6 +71,8 @@ class TrainConfig:
             problems.append("batch_size must be >= 2 (batch norm needs two clips)")
         if not 0.0 < self.val_fraction < 1.0:
             problems.append("val_fraction must lie strictly between 0 and 1")
+        if self.threads < 0:
+            problems.append("threads must be >= 0")
         if self.lr <= 0:
             problems.append("lr must be > 0")
         if self.clip_seconds <= 0 or self.max_seconds < self.clip_seconds:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from fakevoice.dataset import load_contest
 from fakevoice.errors import DataError
 from fakevoice.features import FrontEnd
-from fakevoice.models.common import attach_generator, init_weights
+from fakevoice.models.common import attach_generator, init_weights, torch_threads
 from fakevoice.models.registry import build, get_spec
 from fakevoice.runs import (
     CHECKPOINT,
@@ -123,7 +123,18 @@ def evaluate(ctx: Context) -> dict[str, float]:
     }
 
 
-def train(
+def train(cfg: TrainConfig, data_dir: str | Path, run_dir: str | Path, **kw: Any) -> dict[str, Any]:
+    """Train ``cfg.model`` on DATA's train split into ``run_dir``; return the metrics.
+
+    Keywords: ``resume``, ``overwrite``, ``cache_dir``, and ``stop_after``, which ends the
+    call with :class:`TrainingStopped` after that many epochs, leaving exactly what a
+    kill would (used by tests and time-boxed runs).
+    """
+    with torch_threads(cfg.threads):
+        return _train(cfg, data_dir, run_dir, **kw)
+
+
+def _train(
     cfg: TrainConfig,
     data_dir: str | Path,
     run_dir: str | Path,
@@ -133,11 +144,6 @@ def train(
     cache_dir: str | Path | None = None,
     stop_after: int | None = None,
 ) -> dict[str, Any]:
-    """Train ``cfg.model`` on DATA's train split into ``run_dir``; return the metrics.
-
-    ``stop_after`` ends the call with :class:`TrainingStopped` after that many epochs,
-    leaving exactly what a kill would (used by tests and time-boxed runs).
-    """
     cfg.validate()
     run = Path(run_dir)
     spec = get_spec(cfg.model)
