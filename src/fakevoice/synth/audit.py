@@ -96,9 +96,10 @@ def nuisance_features(x: np.ndarray, sr: int) -> dict[str, float]:
     }
 
 
-def clip_features(x: np.ndarray, sr: int) -> dict[str, Any]:
+def clip_features(x: np.ndarray, sr: int, *, mfcc: bool = True) -> dict[str, Any]:
     feats: dict[str, Any] = nuisance_features(x, sr)
-    feats["mfcc"] = [float(v) for v in mfcc_mean(x, sr)]
+    if mfcc:
+        feats["mfcc"] = [float(v) for v in mfcc_mean(x, sr)]
     return feats
 
 

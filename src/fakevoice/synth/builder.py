@@ -70,6 +70,9 @@ MAX_VOICES = 3
 # Shared target distribution of band levels (restricted per language to the levels both
 # classes can reach); explicit quotas, because sources differ in native bandwidth.
 BAND_WEIGHTS = {4000: 0.15, 8000: 0.35, 11025: 0.3, 16000: 0.2}
+# English is a small part of the packaged speech, but it is the only language of five of
+# the ten generators; it gets a third of the clips (of both classes) so they matter.
+LANGUAGE_SHARE = {"en": 0.35}
 TARGET_SLOPE = (-9.0, -4.0)  # dB per octave, 300 Hz - 4 kHz, long-term spectrum
 TEST_MIX = (0.10, 0.45, 0.45)  # share of scenes with 0, 1, 2 voices
 TWO_VOICE_COMBOS = (("fake", "fake"), ("real", "real"), ("fake", "real"))
@@ -296,11 +299,12 @@ def build_pool(opts: BuildOptions, size: Size, *, log: Callable[[str], None]) ->
             raise FakevoiceError(f"make-data: no real utterances left for {split}")
         r = derive_rng(opts.seed, "pool", split)
         n_real = min(size.real_pool[k], len(pool))
-        chosen = [pool[i] for i in sorted(r.choice(len(pool), n_real, replace=False))]
+        p = _utterance_weights(pool)
+        chosen = [pool[i] for i in sorted(r.choice(len(pool), n_real, replace=False, p=p))]
         out_segments += _real_segments(chosen, split, real_cache, opts, log)
 
         split_gens = [by_gen[n] for n in (train_g if split == "train" else names)]
-        requests, fields = _fake_requests(r, pool, split_gens, size.fake_pool[k], engines)
+        requests, fields = _fake_requests(r, pool, p, split_gens, size.fake_pool[k], engines)
         out_segments += _fake_segments(requests, fields, split, real_cache, opts, failures, log)
     info = {
         g.name: {
@@ -363,7 +367,30 @@ def _real_segments(chosen, split, cache, opts, log) -> list[seg.Segment]:
     return [s for s in out if s is not None]
 
 
-def _fake_requests(r, pool, gens, count, engines) -> tuple[list[Any], list[dict[str, str]]]:
+def _boost(languages: Sequence[str], counts: np.ndarray) -> np.ndarray:
+    """Language shares: proportional to the real utterances, except that the languages of
+    LANGUAGE_SHARE get that share (the same for both classes, so it is no cue)."""
+    w = counts / counts.sum()
+    fixed = {lang: LANGUAGE_SHARE[lang] for lang in languages if lang in LANGUAGE_SHARE}
+    rest = 1.0 - sum(fixed.values())
+    free = sum(w[i] for i, lang in enumerate(languages) if lang not in fixed)
+    out = np.array(
+        [fixed[lang] if lang in fixed else w[i] / free * rest for i, lang in enumerate(languages)]
+    )
+    return out / out.sum()
+
+
+def _utterance_weights(pool: Sequence[Any]) -> np.ndarray:
+    """Drawing weights that give each language its share of :func:`_boost`."""
+    langs = sorted({u.language for u in pool})
+    counts = np.array([sum(u.language == lang for u in pool) for lang in langs], dtype=float)
+    share = dict(zip(langs, _boost(langs, counts), strict=True))
+    per = dict(zip(langs, counts, strict=True))
+    w = np.array([share[u.language] / per[u.language] for u in pool])
+    return w / w.sum()
+
+
+def _fake_requests(r, pool, p, gens, count, engines) -> tuple[list[Any], list[dict[str, str]]]:
     """Synthesis requests whose texts (TTS) and source clips (resynthesis) are drawn from the
     same real utterances, so fakes say what the real speakers say, language for language."""
     cap = {
@@ -375,7 +402,7 @@ def _fake_requests(r, pool, gens, count, engines) -> tuple[list[Any], list[dict[
     attempts = 0
     while len(requests) < count and attempts < 20 * count:
         attempts += 1
-        u = pool[int(r.integers(len(pool)))]
+        u = pool[int(r.choice(len(pool), p=p))]
         eligible = [
             g
             for g in gens
@@ -510,8 +537,7 @@ class VoiceTable:
             weights.append(sum(len(self.by_identity[i]) for ids in real.values() for i in ids))
         if not self.languages:
             raise FakevoiceError("make-data: no language has both real and fake voices")
-        w = np.asarray(weights, dtype=float)
-        self.language_p = w / w.sum()
+        self.language_p = _boost(self.languages, np.asarray(weights, dtype=float))
 
     def draw(
         self, rng: np.random.Generator, klass: str, seconds: float
@@ -666,7 +692,8 @@ def _render_job(job: tuple[str, int]) -> dict[str, Any]:
     # would cost more than the rest and change them only by the codec's small error
     x = np.clip(x, -1.0, 1.0)
     row["seconds"] = round(len(x) / SR, 4)
-    row["features"] = clip_features(x, SR)
+    # the baseline uses train and test only; MFCCs cost as much as the rest of the features
+    row["features"] = clip_features(x, SR, mfcc=split != "unlabeled")
     return row
 
 
