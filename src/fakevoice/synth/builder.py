@@ -775,6 +775,21 @@ def _rooms(opts: BuildOptions, count: int) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- build
 
 
+def _check_names(opts: BuildOptions) -> None:
+    """Refuse unknown generator names before anything is written."""
+    engines, _ = _synth_modules()
+    for what, names in (
+        ("generator", opts.generators),
+        ("held-out generator", opts.heldout_generators),
+    ):
+        unknown = [n for n in names or () if n not in engines.GENERATORS]
+        if unknown:
+            raise FakevoiceError(
+                f"make-data: unknown {what}(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(engines.GENERATORS))}"
+            )
+
+
 def build(opts: BuildOptions, *, log: Callable[[str], None] = print) -> BuildResult:
     global _CTX
     if opts.size not in SIZES:
@@ -784,6 +799,7 @@ def build(opts: BuildOptions, *, log: Callable[[str], None] = print) -> BuildRes
     t0 = time.perf_counter()
     size = SIZES[opts.size]
     counts = {"train": size.train, "test": size.test, "unlabeled": size.unlabeled}
+    _check_names(opts)
     if not _prepare_out(opts):
         log(f"{opts.out}: already built with these options (use --force to rebuild)")
         manifest = json.loads((opts.out / MANIFEST).read_text())
