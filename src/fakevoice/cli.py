@@ -42,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         if info.name.startswith("_"):
             continue
         mod = importlib.import_module(f"fakevoice.commands.{info.name}")
-        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.__doc__ or mod.HELP)
+        p = sub.add_parser(
+            mod.NAME,
+            help=mod.HELP,
+            description=mod.__doc__ or mod.HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
