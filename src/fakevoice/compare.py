@@ -174,7 +174,7 @@ def bar_chart(board: pd.DataFrame, path: Path) -> None:
     axes[1].set_xlim(0, 1)
     axes[0].set_yticks(y, board["model"])
     axes[0].invert_yaxis()
-    fig.suptitle("Seed approaches: near-perfect validation, poor test score")
+    fig.suptitle("Clean validation accuracy vs. contest score on the noisy test split")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
