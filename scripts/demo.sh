@@ -8,7 +8,7 @@ if have make-data; then
   fakevoice make-data "$DATA" --size "$SIZE" --seed "$SEED"
 fi
 if have train && [ -f "$DATA/train.csv" ]; then
-  fakevoice train "$DATA" --out "$RUN" --seed "$SEED"
+  fakevoice train "$DATA" --out "$RUN" --seed "$SEED" --resume
   fakevoice predict "$RUN" "$DATA" --out "$RUN/submission.csv"
 fi
 if [ -f "$DATA/test_answer.csv" ] && [ -f "$RUN/submission.csv" ]; then

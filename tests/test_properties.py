@@ -113,3 +113,60 @@ def test_perfect_predictions_score_zero() -> None:
 
 def test_sample_rate_constant() -> None:
     assert SAMPLE_RATE == 32000
+
+
+SCENE_SR = 16000  # properties hold at any rate; a lower one keeps the examples quick
+
+
+@st.composite
+def voices(draw):
+    count = draw(st.integers(0, 2))
+    out = []
+    for _ in range(count):
+        n = draw(st.integers(1, int(1.5 * SCENE_SR)))
+        kind = draw(st.sampled_from(["noise", "tone", "silent", "loud"]))
+        rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+        if kind == "silent":
+            x = np.zeros(n, np.float32)
+        elif kind == "tone":
+            x = 0.3 * np.sin(np.arange(n) * rng.uniform(0.01, 0.5)).astype(np.float32)
+        else:
+            x = rng.standard_normal(n).astype(np.float32) * (0.9 if kind == "loud" else 0.05)
+        out.append(x)
+    return out
+
+
+@FAST
+@given(voices(), st.integers(0, 2**32 - 1))
+def test_any_scene_is_finite_exact_length_and_reproducible(vs, seed) -> None:
+    from fakevoice.synth.scenes import SceneConfig, render_scene
+
+    cfg = SceneConfig(seconds=2.0)
+    a, info = render_scene(vs, np.random.default_rng(seed), SCENE_SR, config=cfg)
+    b, _ = render_scene(vs, np.random.default_rng(seed), SCENE_SR, config=cfg)
+    assert a.dtype == np.float32 and len(a) == 2 * SCENE_SR
+    assert np.isfinite(a).all() and np.abs(a).max() <= 1.0
+    assert np.array_equal(a, b)
+    assert len(info["offsets"]) == len(vs)
+    assert all(0 <= o <= 2.0 for o in info["offsets"])
+
+
+@FAST
+@given(
+    arrays(np.float32, st.integers(1, 4000), elements=st.floats(-1, 1, width=32)),
+    st.integers(0, 2**32 - 1),
+)
+def test_transforms_keep_length_and_stay_finite(x, seed) -> None:
+    from fakevoice.synth import scenes
+
+    for t in (
+        scenes.Gain(),
+        scenes.Loudness(),
+        scenes.PeakLimit(),
+        scenes.BandLimit(),
+        scenes.ColouredNoise(),
+        scenes.Hum(),
+    ):
+        y, _ = t(x, SCENE_SR, np.random.default_rng(seed))
+        assert len(y) == len(x), type(t).__name__
+        assert np.isfinite(y).all(), type(t).__name__
