@@ -21,16 +21,10 @@ from fakevoice.metric import Score, score_frames
 from fakevoice.report import plots
 
 
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return "n/a" if not np.isfinite(v) else f"{v:.4f}"
-    return str(v)
-
-
 def _table(rows: list[dict], cols: list[str]) -> str:
-    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    out += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows]
-    return "\n".join(out)
+    from fakevoice.compare import markdown_table
+
+    return markdown_table(pd.DataFrame(rows).reindex(columns=cols))
 
 
 def _score_rows(score: Score) -> list[dict]:
