@@ -65,6 +65,8 @@ GENERATOR_COST = {
     "world-vc": 2.0,
     "griffinlim": 1.0,
 }
+# Chance of a vocoder resynthesis where a TTS engine could also speak the utterance.
+RESYNTH_SHARE = 0.3
 # Voices of one generator used per build: more would spread its clips too thin to concatenate.
 MAX_VOICES = 3
 # Shared target distribution of band levels (restricted per language to the levels both
@@ -414,6 +416,12 @@ def _fake_requests(r, pool, p, gens, count, engines) -> tuple[list[Any], list[di
         ]
         if not eligible:
             continue
+        # Resynthesis can take any utterance, TTS only those with a text, so a uniform pick
+        # lets vocoders crowd out TTS. Where both can serve, pick the family first.
+        tts_ok = [g for g in eligible if g.kind != "resynth"]
+        resynth_ok = [g for g in eligible if g.kind == "resynth"]
+        if tts_ok and resynth_ok:
+            eligible = resynth_ok if r.random() < RESYNTH_SHARE else tts_ok
         g = eligible[int(r.integers(len(eligible)))]
         voice = int(r.integers(min(MAX_VOICES, max(1, getattr(g, "voices", 1)))))
         used[g.name] += 1
