@@ -26,7 +26,7 @@ from tqdm import tqdm
 from fakevoice.atomic import atomic_open, atomic_path, atomic_write_text
 from fakevoice.dataset import TARGETS, load_contest, read_submission
 from fakevoice.errors import FakevoiceError
-from fakevoice.metric import expected_calibration_error, score_frames
+from fakevoice.metric import combine, expected_calibration_error, score_frames
 from fakevoice.models.registry import get_spec
 from fakevoice.predict import predict
 from fakevoice.runs import CONFIG, read_json
@@ -71,9 +71,7 @@ def subset_scores(answer: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     out["ece"] = float(np.mean(eces))
     out["auc"] = float(np.mean(aucs)) if all(np.isfinite(aucs)) else math.nan
     out["score"] = (
-        0.5 * (1 - out["auc"]) + 0.25 * out["brier"] + 0.25 * out["ece"]
-        if np.isfinite(out["auc"])
-        else math.nan
+        combine(out["auc"], out["brier"], out["ece"]) if np.isfinite(out["auc"]) else math.nan
     )
     return out
 

@@ -65,11 +65,20 @@ def expected_calibration_error(
         ) from exc
 
 
+def combine(auc: float, brier: float, ece: float) -> float:
+    """The contest's weighting of its three parts (lower is better)."""
+    return 0.5 * (1.0 - auc) + 0.25 * brier + 0.25 * ece
+
+
 @dataclass
 class ColumnScore:
     auc: float
     brier: float
     ece: float
+
+    @property
+    def score(self) -> float:
+        return combine(self.auc, self.brier, self.ece)
 
 
 @dataclass
@@ -109,7 +118,7 @@ def score_arrays(answer: np.ndarray, probs: np.ndarray, names: tuple[str, ...] =
     auc = float(np.mean([c.auc for c in cols.values()]))
     brier = float(np.mean([c.brier for c in cols.values()]))
     ece = float(np.mean([c.ece for c in cols.values()]))
-    total = 0.5 * (1.0 - auc) + 0.25 * brier + 0.25 * ece
+    total = combine(auc, brier, ece)
     return Score(score=total, auc=auc, brier=brier, ece=ece, n=len(answer), columns=cols)
 
 

@@ -30,8 +30,7 @@ def format_table(score) -> str:
     lines = [f"{'':8}{'score':>9}{'AUC':>9}{'Brier':>9}{'ECE':>9}"]
     lines.append(f"{'mean':8}{score.score:9.4f}{score.auc:9.4f}{score.brier:9.4f}{score.ece:9.4f}")
     for name, c in score.columns.items():
-        part = 0.5 * (1 - c.auc) + 0.25 * c.brier + 0.25 * c.ece
-        lines.append(f"{name:8}{part:9.4f}{c.auc:9.4f}{c.brier:9.4f}{c.ece:9.4f}")
+        lines.append(f"{name:8}{c.score:9.4f}{c.auc:9.4f}{c.brier:9.4f}{c.ece:9.4f}")
     return "\n".join(lines)
 
 

@@ -32,8 +32,7 @@ def _score_rows(score: Score) -> list[dict]:
         {"": "mean", "score": score.score, "AUC": score.auc, "Brier": score.brier, "ECE": score.ece}
     ]
     for name, c in score.columns.items():
-        part = 0.5 * (1 - c.auc) + 0.25 * c.brier + 0.25 * c.ece
-        rows.append({"": name, "score": part, "AUC": c.auc, "Brier": c.brier, "ECE": c.ece})
+        rows.append({"": name, "score": c.score, "AUC": c.auc, "Brier": c.brier, "ECE": c.ece})
     return rows
 
 
