@@ -146,6 +146,38 @@ def test_loudness_and_limiter_set_levels():
     assert -25 + 9 - 1.0 < peak_db <= -25 + 9 + 0.01
 
 
+def speech_like(seconds: float, seed: int) -> np.ndarray:
+    """Voiced syllables with pauses and plosive-like bursts: a crest factor far above a
+    tone's, as in speech."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    syllables = np.sin(np.arange(n) / SR * 2 * np.pi * rng.uniform(2, 5)) > 0.2
+    x = tone(seconds, rng.uniform(100, 250), seed) * syllables
+    for at in rng.integers(0, n - 400, 12):
+        x[at : at + 400] += rng.standard_normal(400) * rng.uniform(0.2, 0.5)
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize("crest", [9.0, 11.0, 13.0])
+def test_limiter_holds_the_level_and_hits_the_crest(crest):
+    # one limiter pass lowers the RMS by dB, so the crest ended up above its target by
+    # an amount that differed by class; the bisection has to land on both
+    for seed in range(3):
+        x = speech_like(3.0, seed)
+        level = 20 * np.log10(sc.active_rms(x, SR))
+        assert 20 * np.log10(np.abs(x).max()) - level > crest + 3  # it really must limit
+        y = sc.limit_crest(x, SR, crest)
+        out = 20 * np.log10(sc.active_rms(y, SR))
+        assert out == pytest.approx(level, abs=0.05)
+        assert 20 * np.log10(np.abs(y).max()) - out == pytest.approx(crest, abs=0.1)
+
+
+def test_limiter_leaves_quiet_peaks_alone():
+    x = tone(1.0)
+    assert np.array_equal(sc.limit_crest(x, SR, 12.0), x)
+    assert np.array_equal(sc.limit_peak(x, SR, 1.0), x)
+
+
 def test_render_scene_exact_length_and_meta(effects):
     rooms = [{"rt60": 0.3, "dims": [4, 4, 3], "rirs": [np.r_[1.0, 0.3].astype(np.float32)] * 2}]
     voices = [tone(2.0), tone(3.0, 150.0, 1)]

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -57,13 +58,21 @@ def _mel_filterbank(sr: int, n_fft: int, n_mels: int = 128) -> np.ndarray:
     return fb
 
 
+@functools.lru_cache(maxsize=4)
+def _librosa_mel(sr: int) -> np.ndarray:
+    return librosa.filters.mel(sr=sr, n_fft=2048)
+
+
 def mfcc_mean(x: np.ndarray, sr: int, n_mfcc: int = N_MFCC) -> np.ndarray:
     """Mean over time of ``n_mfcc`` MFCCs (librosa's defaults: 2048-point FFT, 128 mels)."""
     x = np.asarray(x, dtype=np.float32)
     if len(x) < 2048:
         x = np.pad(x, (0, 2048 - len(x)))
     if librosa is not None:
-        return librosa.feature.mfcc(y=x, sr=sr, n_mfcc=n_mfcc).mean(axis=1).astype(np.float64)
+        # librosa.feature.mfcc(y=x) step by step, with the mel basis built once, not per clip
+        power = np.abs(librosa.stft(x, n_fft=2048, hop_length=512)) ** 2
+        log_mel = librosa.power_to_db(_librosa_mel(sr) @ power)
+        return librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc).mean(axis=1).astype(np.float64)
     _, _, spec = signal.stft(x, fs=sr, nperseg=2048, noverlap=2048 - 512, boundary="even")
     power = np.abs(spec * 1024) ** 2
     mel = _mel_filterbank(sr, 2048) @ power

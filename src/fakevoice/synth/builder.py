@@ -487,6 +487,18 @@ def _guarded(job: tuple[Callable[[Any], Any], Any]) -> Any:
         return _Failed(f"{type(exc).__name__}: {exc}")
 
 
+def _one_thread() -> None:
+    """Worker initialiser: the workers already fill the cores, so BLAS, OpenMP and torch
+    threads inside each would only fight over them (measured: 1.4x slower rendering)."""
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
 def _map(fn, jobs: Sequence[Any], workers: int, desc: str, progress: bool) -> list[Any]:
     """Ordered map over worker processes (fork: they inherit the build context)."""
     bar = dict(desc=desc, total=len(jobs), disable=None if progress else True, unit="item")
@@ -495,7 +507,7 @@ def _map(fn, jobs: Sequence[Any], workers: int, desc: str, progress: bool) -> li
         out = [_guarded(j) for j in tqdm(wrapped, **bar)]
     else:
         ctx = mp.get_context("fork")
-        with ctx.Pool(workers) as p:
+        with ctx.Pool(workers, initializer=_one_thread) as p:
             out = list(tqdm(p.imap(_guarded, wrapped, chunksize=4), **bar))
     failed = [o for o in out if isinstance(o, _Failed)]
     if failed:

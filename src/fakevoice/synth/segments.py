@@ -103,35 +103,51 @@ def store(
     if len(y) < int(0.2 * sr) or float(np.max(np.abs(y))) < 1e-4:
         return None
     path = cache / key[:2] / f"{key}.npy"
+    measured = _measure(y, sr)
     if not path.exists():
+        # the measurements first: a .npy without its .json is re-measured, never the reverse
+        _write_measure(path, measured)
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, y)
-    return Segment(
-        key=key,
-        seconds=round(len(y) / sr, 4),
-        bandwidth=round(effective_bandwidth(y, sr), 1),
-        path=str(path),
-        **fields,  # type: ignore[arg-type]
-    )
+    return Segment(key=key, path=str(path), **measured, **fields)  # type: ignore[arg-type]
+
+
+def _measure(y: np.ndarray, sr: int) -> dict[str, float]:
+    return {
+        "seconds": round(len(y) / sr, 4),
+        "bandwidth": round(effective_bandwidth(y, sr), 1),
+    }
+
+
+def _write_measure(path: Path, measured: dict[str, float]) -> None:
+    with atomic_path(path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(measured))
 
 
 def cached(cache: Path, key: str, fields: dict[str, str], sr: int = SR) -> Segment | None:
-    """Metadata of a segment already in the cache, or None."""
+    """Metadata of a segment already in the cache, or None.
+
+    The measurements are kept beside the audio: recomputing the bandwidth of every cached
+    segment was most of a warm build's pool stage.
+    """
     path = cache / key[:2] / f"{key}.npy"
     if not path.exists():
         return None
     try:
-        y = np.load(path)
+        # mapping reads only the header, yet refuses a file cut short
+        length = len(np.load(path, mmap_mode="r"))
     except (OSError, ValueError):
         path.unlink(missing_ok=True)
         return None
-    return Segment(
-        key=key,
-        seconds=round(len(y) / sr, 4),
-        bandwidth=round(effective_bandwidth(y, sr), 1),
-        path=str(path),
-        **fields,  # type: ignore[arg-type]
-    )
+    try:
+        raw = json.loads(path.with_suffix(".json").read_text())
+        measured = {name: float(raw[name]) for name in ("seconds", "bandwidth")}
+        if abs(measured["seconds"] - length / sr) > 1e-3:
+            raise ValueError("measurements of another segment")
+    except (OSError, ValueError, KeyError, TypeError):
+        measured = _measure(np.load(path), sr)
+        _write_measure(path, measured)
+    return Segment(key=key, path=str(path), **measured, **fields)  # type: ignore[arg-type]
 
 
 def as_row(s: Segment) -> dict:

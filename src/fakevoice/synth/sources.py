@@ -144,6 +144,7 @@ def _tuxpaint(root: Path) -> list[Utterance]:
     (text in ``NAME.txt``); ``NAME_LOCALE.ogg`` is the stamp's name spoken (letters, digits);
     plain ``NAME.ogg`` is a sound effect, not speech, and is skipped."""
     out: list[Utterance] = []
+    read: dict[Path, dict[str, str]] = {}
     by_dir: dict[Path, list[Path]] = defaultdict(list)
     for p in root.rglob("*"):
         if p.is_file():
@@ -172,7 +173,11 @@ def _tuxpaint(root: Path) -> list[Utterance]:
                 continue
             text = ""
             if kind == "desc":
-                texts = _read_tuxpaint_txt(folder / f"{base}.txt")
+                # one description file serves every locale's recording of it
+                txt = folder / f"{base}.txt"
+                if txt not in read:
+                    read[txt] = _read_tuxpaint_txt(txt)
+                texts = read[txt]
                 text = texts.get(locale.lower()) or texts.get(locale.split("_")[0].lower(), "")
             locale_tag = (
                 locale if "_" not in locale else locale.split("_")[0] + "_" + locale[3:].upper()
