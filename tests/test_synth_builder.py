@@ -108,6 +108,9 @@ def test_heldout_generators_and_speakers_only_in_evaluation(tiny: Path):
         seen = meta.loc[g.index, f"v{k}_seen_generator"]
         assert ((g.isin(held_g)) == (seen == 0)).all()
     assert (meta[["v1_seen_generator", "v2_seen_generator"]] == 0).any().any()
+    # unseen generators must be common enough in test to measure generalisation
+    fakes = pd.concat([meta[f"v{k}_generator"] for k in (1, 2)]).dropna()
+    assert fakes.isin(held_g).mean() >= 0.15
 
 
 def test_audit_passes_and_baseline_is_reported(tiny: Path):

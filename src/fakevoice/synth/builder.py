@@ -76,6 +76,8 @@ BAND_WEIGHTS = {4000: 0.15, 8000: 0.35, 11025: 0.3, 16000: 0.2}
 # the ten generators; it gets a third of the clips (of both classes) so they matter.
 LANGUAGE_SHARE = {"en": 0.35}
 TARGET_SLOPE = (-9.0, -4.0)  # dB per octave, 300 Hz - 4 kHz, long-term spectrum
+# Share of evaluation fake voices drawn from held-out generators wherever one can serve.
+HELDOUT_SHARE = 0.35
 TEST_MIX = (0.10, 0.45, 0.45)  # share of scenes with 0, 1, 2 voices
 TWO_VOICE_COMBOS = (("fake", "fake"), ("real", "real"), ("fake", "real"))
 
@@ -306,7 +308,9 @@ def build_pool(opts: BuildOptions, size: Size, *, log: Callable[[str], None]) ->
         out_segments += _real_segments(chosen, split, real_cache, opts, log)
 
         split_gens = [by_gen[n] for n in (train_g if split == "train" else names)]
-        requests, fields = _fake_requests(r, pool, p, split_gens, size.fake_pool[k], engines)
+        requests, fields = _fake_requests(
+            r, pool, p, split_gens, size.fake_pool[k], engines, boost=set(held_g)
+        )
         out_segments += _fake_segments(requests, fields, split, real_cache, opts, failures, log)
     info = {
         g.name: {
@@ -392,11 +396,17 @@ def _utterance_weights(pool: Sequence[Any]) -> np.ndarray:
     return w / w.sum()
 
 
-def _fake_requests(r, pool, p, gens, count, engines) -> tuple[list[Any], list[dict[str, str]]]:
+def _fake_requests(
+    r, pool, p, gens, count, engines, boost: set[str] = frozenset()
+) -> tuple[list[Any], list[dict[str, str]]]:
     """Synthesis requests whose texts (TTS) and source clips (resynthesis) are drawn from the
-    same real utterances, so fakes say what the real speakers say, language for language."""
+    same real utterances, so fakes say what the real speakers say, language for language.
+
+    Generators in ``boost`` (the held-out ones) get twice the pool: a slow held-out vocoder
+    would otherwise have too few voices to reach test often."""
     cap = {
         g.name: max(3, int(np.ceil(count / len(gens) / max(1.0, GENERATOR_COST.get(g.name, 0.0)))))
+        * (2 if g.name in boost else 1)
         for g in gens
     }
     used: dict[str, int] = defaultdict(int)
@@ -521,7 +531,14 @@ def _map(fn, jobs: Sequence[Any], workers: int, desc: str, progress: bool) -> li
 class VoiceTable:
     """Segments of one split indexed for drawing: language -> class -> level -> identities."""
 
-    def __init__(self, segments: Iterable[seg.Segment]) -> None:
+    def __init__(
+        self,
+        segments: Iterable[seg.Segment],
+        heldout: Iterable[str] = (),
+        heldout_share: float = 0.0,
+    ) -> None:
+        self.heldout = frozenset(heldout)
+        self.heldout_share = heldout_share
         self.by_identity: dict[str, list[seg.Segment]] = defaultdict(list)
         for s in segments:
             self.by_identity[s.identity].append(s)
@@ -569,7 +586,14 @@ class VoiceTable:
         w = np.array([BAND_WEIGHTS[b] for b in levels])
         level = levels[int(rng.choice(len(levels), p=w / w.sum()))]
         groups = self.index[(klass, lang, level)]
-        group = sorted(groups)[int(rng.integers(len(groups)))]
+        names = sorted(groups)
+        held = [g for g in names if g in self.heldout]
+        if held and len(held) < len(names) and self.heldout_share > 0:
+            # Held-out generators cover fewer languages and levels than the seen ones (three
+            # speak English only), so a uniform pick gave them 6 % of test's fake voices.
+            seen = [g for g in names if g not in self.heldout]
+            names = held if rng.random() < self.heldout_share else seen
+        group = names[int(rng.integers(len(names)))]
         ident = groups[group][int(rng.integers(len(groups[group])))]
         segs = [s for s in self.by_identity[ident] if s.level >= level]
         n = int(seconds * SR)
@@ -832,7 +856,11 @@ def build(opts: BuildOptions, *, log: Callable[[str], None] = print) -> BuildRes
     log(f"pool: {len(pool.segments)} voice segments in {t_pool:.0f} s")
     tables = {
         "train": VoiceTable([s for s in pool.segments if s.identity.startswith("train:")]),
-        "eval": VoiceTable([s for s in pool.segments if s.identity.startswith("eval:")]),
+        "eval": VoiceTable(
+            [s for s in pool.segments if s.identity.startswith("eval:")],
+            heldout=set(pool.eval_generators) - set(pool.train_generators),
+            heldout_share=HELDOUT_SHARE,
+        ),
     }
     rooms = _rooms(opts, size.rooms)
     _CTX = _Context(
