@@ -168,3 +168,38 @@ def test_registry_is_consistent() -> None:
         assert (g.languages is None) == (g.kind == "resynth")
     assert "fr" in GENERATORS["espeak-ng"].languages  # type: ignore[operator]
     assert GENERATORS["piper-vits"].languages == ("en",)
+
+
+@pytest.mark.synth
+def test_hifigan_chunks_leave_no_seams() -> None:
+    """Chunked vocoding (to bound memory) gives the samples of one pass over the whole clip."""
+    _skip_if_missing("hifigan-universal")
+    import torch
+
+    from fakevoice.synth import resynth
+
+    net, config, basis = resynth._hifigan("universal")
+    rate = int(config["sampling_rate"])
+    n = 3 * resynth.HIFIGAN_CHUNK_FRAMES * int(config["hop_size"])  # several chunks
+    t = np.arange(n) / rate
+    x = (0.3 * np.sin(2 * np.pi * 150 * t * (1 + 0.2 * np.sin(2 * np.pi * t)))).astype(np.float32)
+    chunked, out_rate = resynth.hifigan_copy_synthesis(x, rate, "universal")
+    mel = resynth.hifigan_mel(x, config, basis)
+    with torch.inference_mode():
+        whole = net(torch.from_numpy(mel)[None]).reshape(-1).numpy()  # type: ignore[operator]
+    assert out_rate == rate and len(chunked) == len(whole)
+    assert np.abs(chunked - whole).max() < 1e-4 * np.abs(whole).max()
+
+
+@pytest.mark.synth
+def test_a_worker_holds_only_the_model_it_is_using(clip: Utterance) -> None:
+    _skip_if_missing("piper-vits")
+    _skip_if_missing("hifigan-universal")
+    from fakevoice.synth import resynth, tts
+
+    (x,) = engines.run_task("piper-vits", [_request("piper-vits", clip)], [0])
+    assert x is not None and tts._PIPER
+    (y,) = engines.run_task("hifigan-universal", [_request("hifigan-universal", clip)], [0])
+    assert y is not None and not tts._PIPER and set(resynth._HIFIGAN) == {"universal"}
+    engines.run_task("hifigan-ljspeech", [_request("hifigan-ljspeech", clip)], [0])
+    assert set(resynth._HIFIGAN) == {"ljspeech"}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from fakevoice.synth.sources import (
+    MAX_UTTERANCE_SECONDS,
     SOURCES,
     SourceMissingError,
     Utterance,
@@ -104,6 +105,21 @@ def test_load_utterance_stereo_44k_to_mono_32k() -> None:
     assert x.ndim == 1 and x.dtype == np.float32 and abs(len(x) / SR - 1.39) < 0.02
     y = load_utterance(u, SR, trim=True)
     assert 0 < len(y) < len(x)
+
+
+def test_long_utterances_are_cut_after_trimming(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    sr = 16_000
+    speech = 0.3 * np.sin(2 * np.pi * 220 * np.arange(int(20 * sr)) / sr)
+    lead = np.zeros(2 * sr)  # digital silence before the voice: trimmed before the cut
+    path = tmp_path / "long.wav"
+    sf.write(path, np.concatenate([lead, speech]).astype(np.float32), sr)
+    u = Utterance("test/long", "test", "s", "en", "", path)
+    assert len(load_utterance(u, SR)) == round(MAX_UTTERANCE_SECONDS * SR)
+    y = load_utterance(u, SR, trim=True)
+    assert len(y) == round(MAX_UTTERANCE_SECONDS * SR) and np.abs(y[: SR // 10]).max() > 0.1
+    assert abs(len(load_utterance(u, SR, max_seconds=None)) / SR - 22.0) < 0.01
 
 
 def test_missing_source_names_the_package(tmp_path: Path) -> None:

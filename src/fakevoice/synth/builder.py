@@ -295,8 +295,8 @@ def build_pool(opts: BuildOptions, size: Size, *, log: Callable[[str], None]) ->
 
     by_gen = {g.name: g for g in gens}
     real_cache = opts.cache_dir / "segments"
-    out_segments: list[seg.Segment] = []
     failures: dict[str, int] = defaultdict(int)
+    plans = []
     for k, split in enumerate(("train", "eval")):
         pool = split_utts[split]
         if not pool:
@@ -305,12 +305,19 @@ def build_pool(opts: BuildOptions, size: Size, *, log: Callable[[str], None]) ->
         n_real = min(size.real_pool[k], len(pool))
         p = _utterance_weights(pool)
         chosen = [pool[i] for i in sorted(r.choice(len(pool), n_real, replace=False, p=p))]
-        out_segments += _real_segments(chosen, split, real_cache, opts, log)
-
         split_gens = [by_gen[n] for n in (train_g if split == "train" else names)]
         requests, fields = _fake_requests(
             r, pool, p, split_gens, size.fake_pool[k], engines, boost=set(held_g)
         )
+        plans.append((split, chosen, requests, fields))
+    # All real voices first: their loaders are forks of this process, and running them while
+    # the synthesis workers were alive took the small build's pool phase to 2.4 GB.
+    real = {
+        split: _real_segments(chosen, split, real_cache, opts, log) for split, chosen, *_ in plans
+    }
+    out_segments: list[seg.Segment] = []
+    for split, _, requests, fields in plans:
+        out_segments += real[split]
         out_segments += _fake_segments(requests, fields, split, real_cache, opts, failures, log)
     info = {
         g.name: {
@@ -359,10 +366,11 @@ def _real_job(args: tuple[Any, str, dict[str, str], str]) -> seg.Segment | None:
 
 
 def _real_segments(chosen, split, cache, opts, log) -> list[seg.Segment]:
+    _, sources = _synth_modules()
     jobs = [
         (
             u,
-            seg.segment_key("real", u.uid),
+            seg.segment_key("real", u.uid, sources.MAX_UTTERANCE_SECONDS),
             _fields("real", u.speaker, u.source, "", u.speaker, u.language, split),
             str(cache),
         )
@@ -852,6 +860,8 @@ def build(opts: BuildOptions, *, log: Callable[[str], None] = print) -> BuildRes
 
     effects = _load_effects(log)
     pool = build_pool(opts, size, log=log)
+    # The synthesis workers hold torch, the vocoders and piper; rendering needs none of them.
+    _synth_modules()[0].shutdown_workers()
     t_pool = time.perf_counter() - t0
     log(f"pool: {len(pool.segments)} voice segments in {t_pool:.0f} s")
     tables = {

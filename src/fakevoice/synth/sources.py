@@ -416,8 +416,21 @@ def texts(language: str, sources: Sequence[str] | None = None) -> list[str]:
 RAW_RATE = 16_000  # pocketsphinx .raw files: headerless 16-bit little-endian mono at 16 kHz
 
 
-def load_utterance(u: Utterance, sr: int = 32_000, *, trim: bool = False) -> np.ndarray:
-    """The utterance as float32 mono at ``sr`` (untrimmed unless ``trim``)."""
+# A clip uses at most 8 s of one voice, yet a few packaged prompts run to 73 s: resynthesising
+# one whole took HiFi-GAN 140 s and 2 GB. Both classes are cut at the same length, so the cut
+# is no cue; 12 s leaves room for the pauses cleaning removes.
+MAX_UTTERANCE_SECONDS = 12.0
+
+
+def load_utterance(
+    u: Utterance,
+    sr: int = 32_000,
+    *,
+    trim: bool = False,
+    max_seconds: float | None = MAX_UTTERANCE_SECONDS,
+) -> np.ndarray:
+    """The utterance as float32 mono at ``sr`` (untrimmed unless ``trim``), its first
+    ``max_seconds`` (after trimming) unless that is None."""
     if u.path.suffix == ".raw":
         try:
             pcm = np.fromfile(u.path, dtype="<i2")
@@ -426,7 +439,9 @@ def load_utterance(u: Utterance, sr: int = 32_000, *, trim: bool = False) -> np.
         x = resample(pcm.astype(np.float32) / 32768.0, RAW_RATE, sr)
     else:
         x = load_audio(u.path, sr, warn_silent=False)
-    return trim_silence(x, sr) if trim else x
+    if trim:
+        x = trim_silence(x, sr)
+    return x if max_seconds is None else x[: round(max_seconds * sr)]
 
 
 def trim_silence(

@@ -228,6 +228,11 @@ def _piper_voice() -> tuple[object, bytes, object]:
     return _PIPER["voice"], _PIPER["model"], _PIPER["opts"]  # type: ignore[return-value]
 
 
+def drop_piper(_: str = "") -> None:
+    """Forget the loaded voice (a worker moving on to another generator frees its memory)."""
+    _PIPER.clear()
+
+
 def piper_batch(jobs: list[TextJob]) -> list[Audio | None]:
     import onnxruntime as ort
     from piper import SynthesisConfig
