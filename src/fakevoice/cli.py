@@ -26,7 +26,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on usage errors already; keep its one-line style."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The parser for every verb, or only for ``verb`` when that names one: some verbs
+    import torch (1.3 s, 250 MB), and make-data's workers are forks that would carry it."""
     parser = _Parser(
         prog="fakevoice",
         description="Tell real human voices from AI-generated ones in noisy clips, "
@@ -38,10 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        mod = importlib.import_module(f"fakevoice.commands.{info.name}")
+    names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__))
+    names = [n for n in names if not n.startswith("_")]
+    if verb is not None and verb.replace("-", "_") in names:
+        names = [verb.replace("-", "_")]
+    for name in names:
+        mod = importlib.import_module(f"fakevoice.commands.{name}")
         p = sub.add_parser(
             mod.NAME,
             help=mod.HELP,
@@ -54,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get("FAKEVOICE_DEBUG") == "1"
     warnings.simplefilter("once", SilentAudioWarning)
