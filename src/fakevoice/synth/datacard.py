@@ -194,6 +194,14 @@ def _markdown(card: dict[str, Any]) -> str:
             f"ECE {b['test_ece']}) against a constant prior at **{b['prior_score']}** "
             f"(lower is better).",
         ]
+        by = b.get("val_accuracy_by_generator") or {}
+        if by:
+            lines += [
+                "",
+                "Its validation accuracy by voice: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in by.items())
+                + ".",
+            ]
     lines += ["", "![spectrograms](spectrograms.png)", ""]
     return "\n".join(lines)
 
