@@ -12,7 +12,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fakevoice.synth.builder import SIZES, BuildOptions, build, default_cache_dir
+from fakevoice.synth.builder import (
+    DEFAULT_HELDOUT_GENERATORS,
+    SIZES,
+    BuildOptions,
+    build,
+    default_cache_dir,
+)
 
 NAME = "make-data"
 HELP = "build the embedded benchmark (contest layout, answers and data card)"
@@ -32,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--heldout-generators",
         default=None,
         help="comma-separated generators seen only in test/unlabeled "
-        "(default: piper-vits,hifigan-ljspeech,festival-diphone; '' for none)",
+        f"(default: {','.join(DEFAULT_HELDOUT_GENERATORS)}; '' for none)",
     )
     p.add_argument(
         "--heldout-speakers",

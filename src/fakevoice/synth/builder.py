@@ -56,7 +56,7 @@ SR = SAMPLE_RATE
 MANIFEST = ".complete"
 BUILDING = ".building"
 FORMAT_VERSION = 1
-DEFAULT_HELDOUT_GENERATORS = ("piper-vits", "hifigan-ljspeech", "festival-diphone")
+DEFAULT_HELDOUT_GENERATORS = ("piper-vits", "hifigan-ljspeech", "griffinlim")
 # Rough seconds of CPU per synthesis call, from the measurements in issue 4. Slow generators
 # get proportionally smaller pools so every generator costs about the same to build.
 GENERATOR_COST = {
@@ -450,7 +450,12 @@ def _fake_requests(
             req = engines.Request(generator=g.name, text=u.text, language=u.language, voice=voice)
             speaker = ""
         requests.append(req)
-        fields.append(("fake", f"{g.name}#{voice}", u.source, g.name, speaker, u.language))
+        # A fake voice is one generator voice in one language, and a resynthesised one also
+        # keeps its source speaker, as a real voice is one speaker: a clip's segments come
+        # from one identity, so without this a fake clip mixed languages (and people) that
+        # no real clip mixes, and each voice was filed under its first segment's language.
+        who = speaker or u.language
+        fields.append(("fake", f"{g.name}#{voice}/{who}", u.source, g.name, speaker, u.language))
     return requests, fields
 
 
@@ -544,15 +549,20 @@ class VoiceTable:
         segments: Iterable[seg.Segment],
         heldout: Iterable[str] = (),
         heldout_share: float = 0.0,
+        resynth: Iterable[str] = (),
     ) -> None:
         self.heldout = frozenset(heldout)
         self.heldout_share = heldout_share
+        self.resynth = frozenset(resynth)
         self.by_identity: dict[str, list[seg.Segment]] = defaultdict(list)
         for s in segments:
             self.by_identity[s.identity].append(s)
-        for v in self.by_identity.values():
+        for ident, v in self.by_identity.items():
             v.sort(key=lambda s: s.key)
-        # identities able to serve each (class, language, level)
+            # A drawn voice concatenates its identity's segments and is filed under one
+            # language: an identity speaking two would mix them inside a clip.
+            if len({(s.language, s.speaker) for s in v}) > 1:
+                raise FakevoiceError(f"make-data: voice {ident!r} mixes languages or speakers")
         # identities able to serve each (class, language, level), grouped by generator
         # (fakes) or source (real), so that a generator with many voices or languages is
         # not drawn more often than one with few
@@ -601,6 +611,13 @@ class VoiceTable:
             # speak English only), so a uniform pick gave them 6 % of test's fake voices.
             seen = [g for g in names if g not in self.heldout]
             names = held if rng.random() < self.heldout_share else seen
+        res = [g for g in names if g in self.resynth]
+        if res and len(res) < len(names):
+            # Outside English only espeak-ng speaks a language that every vocoder can
+            # resynthesise, so a uniform pick made 55 % of train's fakes resyntheses: the
+            # family is drawn first, with the pool's share.
+            tts_names = [g for g in names if g not in self.resynth]
+            names = res if rng.random() < RESYNTH_SHARE else tts_names
         group = names[int(rng.integers(len(names)))]
         ident = groups[group][int(rng.integers(len(groups[group])))]
         segs = [s for s in self.by_identity[ident] if s.level >= level]
@@ -663,8 +680,9 @@ def render_train(
     ref = active_rms(x, SR)
     colour = ("white", "pink", "brown")[int(rng.integers(3))]
     # Real recordings carry room tone in their pauses and synthesisers exact zeros: a floor
-    # on every clip, above the recordings' own, hides that difference.
-    y = add_at_snr(y, coloured_noise(rng, len(y), colour), float(rng.uniform(38, 52)), ref)
+    # on every clip, above the recordings' own, hides that difference (at 38-52 dB under the
+    # voice the synthesisers' pauses still showed: silence fraction alone had AUC 0.57).
+    y = add_at_snr(y, coloured_noise(rng, len(y), colour), float(rng.uniform(30, 45)), ref)
     if rng.random() < 0.3:
         y = add_at_snr(y, coloured_noise(rng, len(y), "pink"), float(rng.uniform(22, 35)), ref)
     return y.astype(np.float32), info
@@ -864,12 +882,16 @@ def build(opts: BuildOptions, *, log: Callable[[str], None] = print) -> BuildRes
     _synth_modules()[0].shutdown_workers()
     t_pool = time.perf_counter() - t0
     log(f"pool: {len(pool.segments)} voice segments in {t_pool:.0f} s")
+    resynth = {g for g, info in pool.generator_info.items() if info["kind"] == "resynth"}
     tables = {
-        "train": VoiceTable([s for s in pool.segments if s.identity.startswith("train:")]),
+        "train": VoiceTable(
+            [s for s in pool.segments if s.identity.startswith("train:")], resynth=resynth
+        ),
         "eval": VoiceTable(
             [s for s in pool.segments if s.identity.startswith("eval:")],
             heldout=set(pool.eval_generators) - set(pool.train_generators),
             heldout_share=HELDOUT_SHARE,
+            resynth=resynth,
         ),
     }
     rooms = _rooms(opts, size.rooms)
@@ -942,6 +964,7 @@ def _write_tables(out: Path, rows: list[dict[str, Any]]) -> dict[str, pd.DataFra
         [
             {"split": r["split"], "id": r["id"], "label": r.get("label", ""),
              "fake": r.get("fake", ""), "real": r.get("real", ""),
+             "generator": r.get("v1_generator", "") if r["split"] == "train" else "",
              **{k: round(float(v), 6) for k, v in r["features"].items() if k != "mfcc"}}
             for r in rows
         ]

@@ -31,7 +31,7 @@ LEVEL_TOLERANCE = 0.88
 class Segment:
     key: str
     klass: str  # "real" or "fake"
-    identity: str  # speaker for real voices, generator#voice for fakes
+    identity: str  # speaker for real voices; generator#voice/language or /speaker for fakes
     source: str  # real source the voice or its text comes from
     generator: str  # "" for real voices
     speaker: str  # the real speaker (for resynthesis: the one resynthesised), else ""

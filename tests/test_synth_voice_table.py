@@ -1,0 +1,75 @@
+"""Voice identities: a drawn voice is one speaker (or one generator voice) in one language."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fakevoice.errors import FakevoiceError
+from fakevoice.synth import builder, engines
+from fakevoice.synth import segments as seg
+from fakevoice.synth.sources import Utterance
+
+
+def _pool() -> list[Utterance]:
+    out = []
+    for lang, speakers in (("en", ("a", "b")), ("fr", ("c",)), ("ru", ("d", "e"))):
+        for spk in speakers:
+            for i in range(20):
+                out.append(Utterance(f"t/{spk}/{i}", "t", spk, lang, f"word {i}", Path("x.wav")))
+    return out
+
+
+def test_fake_voices_keep_one_language_and_one_source_speaker() -> None:
+    pool = _pool()
+    gens = [engines.GENERATORS[n] for n in ("espeak-ng", "world-vc", "griffinlim")]
+    p = np.full(len(pool), 1.0 / len(pool))
+    _, fields = builder._fake_requests(np.random.default_rng(0), pool, p, gens, 300, engines)
+    seen: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for klass, identity, _, _gen, speaker, lang in fields:
+        assert klass == "fake"
+        seen[identity].add((lang, speaker))
+    assert all(len(v) == 1 for v in seen.values()), {k: v for k, v in seen.items() if len(v) > 1}
+    # several languages per multilingual generator, each its own voice
+    espeak_langs = {
+        lang for ident, v in seen.items() if ident.startswith("espeak") for lang, _ in v
+    }
+    assert espeak_langs == {"en", "fr", "ru"}
+
+
+def _segment(identity: str, language: str, key: str, klass: str = "fake") -> seg.Segment:
+    gen = "espeak-ng" if klass == "fake" else ""
+    return seg.Segment(key, klass, identity, "t", gen, "", language, 1.0, 16000.0, "x")
+
+
+def test_voice_table_refuses_an_identity_that_mixes_languages() -> None:
+    real = [_segment("a", "en", "r1", "real"), _segment("c", "fr", "r2", "real")]
+    ok = [_segment("espeak-ng#0/en", "en", "k1"), _segment("espeak-ng#0/fr", "fr", "k2")]
+    table = builder.VoiceTable(real + ok)
+    assert table.languages == ["en", "fr"]
+    mixed = [_segment("espeak-ng#0", "en", "k1"), _segment("espeak-ng#0", "fr", "k2")]
+    with pytest.raises(FakevoiceError, match="mixes languages"):
+        builder.VoiceTable(mixed)
+
+
+def test_the_family_is_drawn_first(tmp_path: Path) -> None:
+    """One TTS engine against three vocoders: fakes are still resyntheses at the pool's share."""
+    x = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    np.save(tmp_path / "x.npy", x)
+
+    def make(klass: str, identity: str, gen: str, key: str) -> seg.Segment:
+        return seg.Segment(key, klass, identity, "t", gen, "", "fr", 0.5, 16000.0,
+                           str(tmp_path / "x.npy"))  # fmt: skip
+
+    segs = [make("real", "spk", "", "r")]
+    vocoders = ("world-vc", "griffinlim", "hifigan-universal")
+    for g in ("espeak-ng", *vocoders):
+        segs.append(make("fake", f"{g}#0/fr", g, g))
+    table = builder.VoiceTable(segs, resynth=vocoders)
+    rng = np.random.default_rng(1)
+    drawn = [table.draw(rng, "fake", 0.5)[1]["generator"] for _ in range(600)]
+    share = np.mean([g in vocoders for g in drawn])
+    assert abs(share - builder.RESYNTH_SHARE) < 0.06, share
