@@ -320,8 +320,11 @@ def run_task(name: str, reqs: list[Request], seeds: list[int]) -> list[np.ndarra
     return out
 
 
-_HEAVY = {"piper-vits": tts.drop_piper, "hifigan-universal": resynth.drop_hifigan,
-          "hifigan-ljspeech": resynth.drop_hifigan}  # fmt: skip
+_HEAVY: dict[str, Callable[[], None]] = {
+    "piper-vits": tts.drop_piper,
+    "hifigan-universal": functools.partial(resynth.drop_hifigan, "universal"),
+    "hifigan-ljspeech": functools.partial(resynth.drop_hifigan, "ljspeech"),
+}
 
 
 def _keep_models_of(name: str) -> None:
@@ -330,7 +333,7 @@ def _keep_models_of(name: str) -> None:
     generator's tasks ends, and holds one model at a time instead of all three."""
     for other, drop in _HEAVY.items():
         if other != name:
-            drop(other.removeprefix("hifigan-"))
+            drop()
 
 
 def _give_back_memory() -> None:

@@ -228,7 +228,7 @@ def _piper_voice() -> tuple[object, bytes, object]:
     return _PIPER["voice"], _PIPER["model"], _PIPER["opts"]  # type: ignore[return-value]
 
 
-def drop_piper(_: str = "") -> None:
+def drop_piper() -> None:
     """Forget the loaded voice (a worker moving on to another generator frees its memory)."""
     _PIPER.clear()
 
