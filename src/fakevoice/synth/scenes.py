@@ -190,6 +190,29 @@ def tilt(x: np.ndarray, sr: int, db_per_octave: float, pivot: float = 500.0) -> 
     return sfft.irfft(spec, n=m)[:n].astype(np.float32)
 
 
+def energy_above(x: np.ndarray, sr: int, hz: float) -> float:
+    """Share of the long-term spectrum's energy above ``hz``, in dB."""
+    f, pxx = average_spectrum(x, sr)
+    return float(10 * np.log10(pxx[f >= hz].sum() / (pxx.sum() + EPS) + EPS))
+
+
+def high_shelf(
+    x: np.ndarray, sr: int, gain_db: float, corner: float = 4000.0, width: float = 1000.0
+) -> np.ndarray:
+    """Zero-phase gain of ``gain_db`` (limited to +-18 dB) above ``corner`` Hz, reached over a
+    raised-cosine transition ``width`` Hz wide centred on the corner."""
+    if len(x) == 0 or abs(gain_db) < 1e-3:
+        return x.astype(np.float32, copy=False)
+    n = len(x)
+    m = sfft.next_fast_len(n + sr // 50, real=True)
+    spec = sfft.rfft(x.astype(np.float64), n=m)
+    f = sfft.rfftfreq(m, 1.0 / sr)
+    ramp = np.clip((f - (corner - width / 2)) / width, 0.0, 1.0)
+    ramp = 0.5 - 0.5 * np.cos(np.pi * ramp)
+    spec *= 10 ** (ramp * np.clip(gain_db, -18.0, 18.0) / 20.0)
+    return sfft.irfft(spec, n=m)[:n].astype(np.float32)
+
+
 def coloured_noise(rng: np.random.Generator, n: int, colour: str) -> np.ndarray:
     """Unit-RMS noise with a 1/f^k power spectrum (white k=0, pink 1, brown 2, blue -1)."""
     k = {"white": 0.0, "pink": 1.0, "brown": 2.0, "blue": -1.0}[colour]
