@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,20 +174,24 @@ def spectral_slope(x: np.ndarray, sr: int, lo: float = 300.0, hi: float = 4000.0
     return float(np.polyfit(np.log2(f[sel]), db, 1)[0])
 
 
-def tilt(x: np.ndarray, sr: int, db_per_octave: float, pivot: float = 500.0) -> np.ndarray:
-    """Zero-phase spectral tilt: gain of ``db_per_octave`` per octave around ``pivot`` Hz
-    (flat below 100 Hz, limited to +-18 dB)."""
-    if len(x) == 0 or abs(db_per_octave) < 1e-3:
-        return x.astype(np.float32, copy=False)
+def _zero_phase(x: np.ndarray, sr: int, gain_db: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``x`` through a zero-phase filter whose gain in dB at each frequency (Hz) is
+    ``gain_db(f)``, limited to +-18 dB."""
     n = len(x)
     # A length with only small prime factors: an FFT of a prime length is ~100x slower,
     # and the zero padding also keeps the filter's wrap-around off the clip's start.
     m = sfft.next_fast_len(n + sr // 50, real=True)
     spec = sfft.rfft(x.astype(np.float64), n=m)
-    f = sfft.rfftfreq(m, 1.0 / sr)
-    gain_db = db_per_octave * np.log2(np.maximum(f, 100.0) / pivot)
-    spec *= 10 ** (np.clip(gain_db, -18.0, 18.0) / 20.0)
+    spec *= 10 ** (np.clip(gain_db(sfft.rfftfreq(m, 1.0 / sr)), -18.0, 18.0) / 20.0)
     return sfft.irfft(spec, n=m)[:n].astype(np.float32)
+
+
+def tilt(x: np.ndarray, sr: int, db_per_octave: float, pivot: float = 500.0) -> np.ndarray:
+    """Zero-phase spectral tilt: gain of ``db_per_octave`` per octave around ``pivot`` Hz
+    (flat below 100 Hz, limited to +-18 dB)."""
+    if len(x) == 0 or abs(db_per_octave) < 1e-3:
+        return x.astype(np.float32, copy=False)
+    return _zero_phase(x, sr, lambda f: db_per_octave * np.log2(np.maximum(f, 100.0) / pivot))
 
 
 def energy_above(x: np.ndarray, sr: int, hz: float) -> float:
@@ -203,14 +207,13 @@ def high_shelf(
     raised-cosine transition ``width`` Hz wide centred on the corner."""
     if len(x) == 0 or abs(gain_db) < 1e-3:
         return x.astype(np.float32, copy=False)
-    n = len(x)
-    m = sfft.next_fast_len(n + sr // 50, real=True)
-    spec = sfft.rfft(x.astype(np.float64), n=m)
-    f = sfft.rfftfreq(m, 1.0 / sr)
-    ramp = np.clip((f - (corner - width / 2)) / width, 0.0, 1.0)
-    ramp = 0.5 - 0.5 * np.cos(np.pi * ramp)
-    spec *= 10 ** (ramp * np.clip(gain_db, -18.0, 18.0) / 20.0)
-    return sfft.irfft(spec, n=m)[:n].astype(np.float32)
+    gain = float(np.clip(gain_db, -18.0, 18.0))
+
+    def shelf(f: np.ndarray) -> np.ndarray:
+        ramp = np.clip((f - (corner - width / 2)) / width, 0.0, 1.0)
+        return (0.5 - 0.5 * np.cos(np.pi * ramp)) * gain
+
+    return _zero_phase(x, sr, shelf)
 
 
 def coloured_noise(rng: np.random.Generator, n: int, colour: str) -> np.ndarray:
