@@ -207,3 +207,27 @@ def test_tuxpaint_effects_are_not_speech():
     assert 80 <= len(paths) <= 140
     assert not any("_desc" in n for n in names)
     assert not any(p.parent.name == "math" for p in paths)
+
+
+@pytest.mark.parametrize("source_tilt", [-5.0, -1.0])
+@pytest.mark.parametrize(("target_rolloff", "target_above"), [(900.0, -22.0), (2200.0, -13.0)])
+def test_match_brightness_brings_dark_and_bright_sources_to_one_target(
+    source_tilt, target_rolloff, target_above
+):
+    # a dark and a bright source land on the same roll-off and share of power above
+    # 4 kHz: the brightness of a clip no longer tells its source
+    pink = sc.coloured_noise(np.random.default_rng(3), SR * 2, "pink") * 0.1
+    x = sc.tilt(pink, SR, source_tilt)
+    y = sc.match_brightness(x, SR, target_rolloff, target_above)
+    f, pxx = sc.average_spectrum(y, SR)
+    step = f[1] - f[0]
+    assert abs(sc.rolloff(f, pxx) - target_rolloff) <= max(2 * step, 0.03 * target_rolloff)
+    assert sc.energy_above(y, SR, 4000) == pytest.approx(target_above, abs=0.5)
+
+
+def test_match_brightness_without_a_share_sets_only_the_rolloff():
+    x = sc.coloured_noise(np.random.default_rng(4), SR, "pink") * 0.1
+    y = sc.match_brightness(x, SR, 1200.0)
+    f, pxx = sc.average_spectrum(y, SR)
+    assert abs(sc.rolloff(f, pxx) - 1200.0) <= 2 * (f[1] - f[0])
+    assert not np.any(sc.match_brightness(np.zeros(100, np.float32), SR, 1200.0))

@@ -91,4 +91,11 @@ def test_levelling_keeps_the_share_of_high_frequencies() -> None:
     hiss = np.random.default_rng(0).standard_normal(n) * ~voiced
     x = (0.5 * vowel / np.abs(vowel).max() + 0.01 * hiss).astype(np.float32)
     y = builder._level(x, np.random.default_rng(1))
-    assert abs(energy_above(y, sr, 4000) - energy_above(x, sr, 4000)) < 4.0
+    assert abs(energy_above(y, sr, 4000) - energy_above(x, sr, 4000)) < 2.0
+    # ...and so is the roll-off, which limiting raised too (the leak of issue 11)
+    from fakevoice.synth.scenes import average_spectrum, limit_crest, rolloff
+
+    before = rolloff(*average_spectrum(x, sr))
+    limited = limit_crest(x, sr, 9.0)
+    assert rolloff(*average_spectrum(limited, sr)) > before * 1.1  # the effect is real
+    assert rolloff(*average_spectrum(y, sr)) == pytest.approx(before, rel=0.05)

@@ -86,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if result.audit:
         a, b = result.audit, result.audit["baseline"]
         print(
-            f"audit: nuisance AUC {a['nuisance_auc']:.3f} (limit {a['max_nuisance_auc']}); "
+            f"audit: nuisance AUC {a['nuisance_auc']:.3f}, 95% interval "
+            f"{a['nuisance_auc_ci'][0]:.3f}-{a['nuisance_auc_ci'][1]:.3f} "
+            f"(fails above {a['max_nuisance_auc']}); "
             f"MFCC-MLP val acc {b['val_accuracy']:.3f}, test score {b['test_score']:.4f} "
             f"vs prior {b['prior_score']:.4f}"
         )

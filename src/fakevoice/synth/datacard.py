@@ -174,9 +174,14 @@ def _markdown(card: dict[str, Any]) -> str:
     if a is None:
         lines.append("Not run.")
     else:
+        ci = a.get("nuisance_auc_ci") or [a["nuisance_auc"]] * 2
+        verdict = "passed" if a["passed"] else "FAILED"
+        if a["passed"] and not a.get("conclusive", True):
+            verdict += "; the interval reaches above the limit: too few clips to show more"
         lines += [
             f"Nuisance-feature logistic regression, 5-fold AUC on train: **{a['nuisance_auc']}** "
-            f"(must be <= {a['max_nuisance_auc']}: {'passed' if a['passed'] else 'FAILED'}).",
+            f"(95 % bootstrap interval {ci[0]}-{ci[1]}). The build fails when the lower end "
+            f"of the interval is above {a['max_nuisance_auc']}: {verdict}.",
             "",
             "| feature | AUC alone | mean real | mean fake |",
             "|---|---:|---:|---:|",

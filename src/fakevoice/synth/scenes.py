@@ -10,6 +10,7 @@ happens downstream.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from abc import ABC, abstractmethod
@@ -186,17 +187,78 @@ def _zero_phase(x: np.ndarray, sr: int, gain_db: Callable[[np.ndarray], np.ndarr
     return sfft.irfft(spec, n=m)[:n].astype(np.float32)
 
 
+def tilt_gain_db(f: np.ndarray, db_per_octave: float, pivot: float = 500.0) -> np.ndarray:
+    """The gain in dB at frequencies ``f`` of :func:`tilt`."""
+    return np.clip(db_per_octave * np.log2(np.maximum(f, 100.0) / pivot), -18.0, 18.0)
+
+
 def tilt(x: np.ndarray, sr: int, db_per_octave: float, pivot: float = 500.0) -> np.ndarray:
     """Zero-phase spectral tilt: gain of ``db_per_octave`` per octave around ``pivot`` Hz
     (flat below 100 Hz, limited to +-18 dB)."""
     if len(x) == 0 or abs(db_per_octave) < 1e-3:
         return x.astype(np.float32, copy=False)
-    return _zero_phase(x, sr, lambda f: db_per_octave * np.log2(np.maximum(f, 100.0) / pivot))
+    return _zero_phase(x, sr, lambda f: tilt_gain_db(f, db_per_octave, pivot))
 
 
-def energy_above(x: np.ndarray, sr: int, hz: float) -> float:
-    """Share of the long-term spectrum's energy above ``hz``, in dB."""
+def rolloff(f: np.ndarray, pxx: np.ndarray, share: float = 0.85) -> float:
+    """Frequency below which ``share`` of the power spectrum ``pxx`` lies."""
+    cum = np.cumsum(pxx) / (pxx.sum() + 1e-20)
+    return float(f[min(int(np.searchsorted(cum, share)), len(f) - 1)])
+
+
+def _bisect(fn: Callable[[float], float], target: float, lo: float, hi: float) -> float:
+    """The x in [lo, hi] where the increasing ``fn`` reaches ``target`` (24 halvings)."""
+    for _ in range(24):
+        mid = 0.5 * (lo + hi)
+        if fn(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def match_brightness(
+    x: np.ndarray,
+    sr: int,
+    rolloff_hz: float,
+    above_4k_db: float | None = None,
+) -> np.ndarray:
+    """``x`` through one zero-phase filter, a :func:`tilt` plus a :func:`high_shelf` at 4 kHz,
+    chosen so that its spectral roll-off is ``rolloff_hz`` and (when given) its share of
+    power above 4 kHz is ``above_4k_db``.
+
+    The two are solved in turn on the long-term spectrum times the filter's power gain, so
+    the search costs one spectrum and the signal is filtered once.
+    """
+    if len(x) == 0 or not np.any(x):
+        return x.astype(np.float32, copy=False)
     f, pxx = average_spectrum(x, sr)
+    hi_band = f >= 4000.0
+
+    def gain(t: float, g: float) -> np.ndarray:
+        return np.clip(tilt_gain_db(f, t) + shelf_gain_db(f, g), -18.0, 18.0)
+
+    def share_db(t: float, g: float) -> float:
+        p = pxx * 10 ** (gain(t, g) / 10)
+        return float(10 * np.log10(p[hi_band].sum() / (p.sum() + EPS) + EPS))
+
+    def rolloff_at(t: float, g: float) -> float:
+        return rolloff(f, pxx * 10 ** (gain(t, g) / 10))
+
+    t, g = 0.0, 0.0
+    for _ in range(1 if above_4k_db is None else 8):
+        t = _bisect(functools.partial(rolloff_at, g=g), rolloff_hz, -12.0, 12.0)
+        if above_4k_db is not None:
+            g = _bisect(functools.partial(share_db, t), above_4k_db, -18.0, 18.0)
+    return _zero_phase(x, sr, lambda freq: tilt_gain_db(freq, t) + shelf_gain_db(freq, g))
+
+
+def energy_above(x: np.ndarray, sr: int, hz: float, cutoff: float | None = None) -> float:
+    """Share of the long-term spectrum's energy above ``hz``, in dB (of what lies below
+    ``cutoff``, when given)."""
+    f, pxx = average_spectrum(x, sr)
+    if cutoff is not None:
+        pxx = np.where(f < cutoff, pxx, 0.0)
     return float(10 * np.log10(pxx[f >= hz].sum() / (pxx.sum() + EPS) + EPS))
 
 
@@ -207,13 +269,15 @@ def high_shelf(
     raised-cosine transition ``width`` Hz wide centred on the corner."""
     if len(x) == 0 or abs(gain_db) < 1e-3:
         return x.astype(np.float32, copy=False)
-    gain = float(np.clip(gain_db, -18.0, 18.0))
+    return _zero_phase(x, sr, lambda f: shelf_gain_db(f, gain_db, corner, width))
 
-    def shelf(f: np.ndarray) -> np.ndarray:
-        ramp = np.clip((f - (corner - width / 2)) / width, 0.0, 1.0)
-        return (0.5 - 0.5 * np.cos(np.pi * ramp)) * gain
 
-    return _zero_phase(x, sr, shelf)
+def shelf_gain_db(
+    f: np.ndarray, gain_db: float, corner: float = 4000.0, width: float = 1000.0
+) -> np.ndarray:
+    """The gain in dB at frequencies ``f`` of :func:`high_shelf`."""
+    ramp = np.clip((f - (corner - width / 2)) / width, 0.0, 1.0)
+    return (0.5 - 0.5 * np.cos(np.pi * ramp)) * float(np.clip(gain_db, -18.0, 18.0))
 
 
 def coloured_noise(rng: np.random.Generator, n: int, colour: str) -> np.ndarray:
