@@ -10,7 +10,13 @@ way the two logits become the two probabilities (``head``):
 - ``softmax``: a softmax over the pair, so ``p_real = 1 - p_fake`` (the seed's
   ``CrossEntropy`` + ``torch.max`` models).
 
-Both assume exactly one voice per clip, as the seed did.
+Both assume exactly one voice per clip, as the seed did. The detector's head is
+
+- ``presence``: the net gives two presence logits (a fake voice is in the clip, a real
+  one is) and six composition logits (none, F, R, FF, RR, FR); the probabilities are two
+  independent sigmoids of the presence logits divided by a per-column temperature
+  (fitted after training, stored with the weights); the loss is binary cross-entropy on
+  presence plus ``composition_weight`` times cross-entropy on the composition.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-HEADS = ("sigmoid", "softmax")
+HEADS = ("sigmoid", "softmax", "presence")
+N_COMPOSITIONS = 6
 POOLINGS = ("mean", "none")
 
 
@@ -120,6 +127,7 @@ class Detector(nn.Module):
         head: str,
         pooling: str,
         domain_head: nn.Module | None = None,
+        composition_weight: float = 0.5,
     ) -> None:
         super().__init__()
         if head not in HEADS:
@@ -134,6 +142,9 @@ class Detector(nn.Module):
         self.domain_head = domain_head
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
+        self.composition_weight = composition_weight
+        if head == "presence":
+            self.register_buffer("temperature", torch.ones(2))
 
     def raw_input(self, x: torch.Tensor, n_valid: torch.Tensor) -> torch.Tensor:
         """Pooling before normalisation: (B, C) clip means over valid frames, or (B, C, T)."""
@@ -165,10 +176,21 @@ class Detector(nn.Module):
         """(B, 2) probabilities (p_fake, p_real) from logits, as ``head`` defines them."""
         if self.head == "sigmoid":
             return torch.sigmoid(logits)
+        if self.head == "presence":
+            return torch.sigmoid(logits[:, :2] / self.temperature)
         return torch.softmax(logits, dim=-1)
 
     def loss(self, logits: torch.Tensor, is_fake: torch.Tensor) -> torch.Tensor:
-        """Training loss for labels 1 = fake, 0 = real."""
+        """Training loss for labels 1 = fake, 0 = real; for the presence head the target is
+        (B, 3): fake present, real present, composition index."""
+        if self.head == "presence":
+            presence = nn.functional.binary_cross_entropy_with_logits(
+                logits[:, :2], is_fake[:, :2].to(logits.dtype)
+            )
+            if self.composition_weight <= 0:
+                return presence
+            comp = nn.functional.cross_entropy(logits[:, 2:], is_fake[:, 2].long())
+            return presence + self.composition_weight * comp
         if self.head == "sigmoid":
             target = torch.stack([is_fake, 1.0 - is_fake], dim=-1).to(logits.dtype)
             return nn.functional.binary_cross_entropy_with_logits(logits, target)

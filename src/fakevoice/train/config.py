@@ -19,6 +19,7 @@ from typing import Any
 from fakevoice.audio import SAMPLE_RATE
 from fakevoice.errors import FakevoiceError
 from fakevoice.features import FrontEndConfig
+from fakevoice.simulate import SceneSettings
 
 try:  # Python 3.11+
     import tomllib
@@ -50,7 +51,17 @@ class TrainConfig:
     pretrained: str = ""
     # Intra-op threads for training and prediction; 0 leaves torch's default.
     threads: int = 0
+    # Scene-trained models (detector): gradient steps per epoch, validation scenes drawn
+    # from held-out voices, the composition head's loss weight, calibration of the two
+    # columns on the validation scenes, and the share of each unlabeled clip's quietest
+    # frames taken as noise.
+    steps_per_epoch: int = 100
+    val_scenes: int = 600
+    composition_weight: float = 0.5
+    calibration: str = "temperature"
+    noise_quantile: float = 0.35
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
+    scenes: SceneSettings = field(default_factory=SceneSettings)
 
     @property
     def clip_samples(self) -> int:
@@ -77,6 +88,16 @@ class TrainConfig:
             problems.append("lr must be > 0")
         if self.clip_seconds <= 0 or self.max_seconds < self.clip_seconds:
             problems.append("need 0 < clip_seconds <= max_seconds")
+        if self.steps_per_epoch < 1 or self.val_scenes < 8:
+            problems.append("steps_per_epoch must be >= 1 and val_scenes >= 8")
+        if self.calibration not in ("none", "temperature"):
+            problems.append("calibration must be none or temperature")
+        if not 0.0 < self.noise_quantile < 1.0:
+            problems.append("noise_quantile must lie strictly between 0 and 1")
+        try:
+            self.scenes.validate()
+        except (ValueError, TypeError) as exc:
+            problems.append(f"scenes: {exc}")
         if self.frontend.sample_rate != SAMPLE_RATE:
             problems.append(f"frontend.sample_rate must be {SAMPLE_RATE} (the decoding rate)")
         try:

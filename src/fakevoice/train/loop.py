@@ -58,6 +58,10 @@ def prepare_data(cfg: TrainConfig, data_dir: str | Path, cache_dir: str | Path |
     assert data.train is not None
     train_paths = list(data.train["path"])
     unl_paths = [str(p) for p in data.unlabeled] if spec.needs_unlabeled else []
+    if spec.trains_on_scenes:
+        return _prepare_scenes(
+            cfg, data_dir, train_paths, data.train["label"], unl_paths, cache_dir
+        )
     tr = load_features(
         train_paths, [cfg.frontend], max_seconds=cfg.max_seconds, cache_dir=cache_dir, desc="train"
     )[0]
@@ -97,9 +101,30 @@ def prepare_data(cfg: TrainConfig, data_dir: str | Path, cache_dir: str | Path |
     return Prepared(ctx, skipped)
 
 
+def _prepare_scenes(cfg, data_dir, train_paths, labels, unl_paths, cache_dir) -> Prepared:
+    from fakevoice.train.scenes_data import prepare_scenes
+
+    y = (labels.to_numpy() == "fake").astype(np.int64)
+    scenes, ok, train_idx, val_idx, skipped = prepare_scenes(
+        cfg, train_paths, y, unl_paths, cache_dir
+    )
+    y = y[ok]
+    if len(y) < 4 or len(np.unique(y)) < 2:
+        raise DataError(data_dir, ["training needs at least 4 decodable clips of both labels"])
+    pad = FrontEnd(cfg.frontend).silence_frame().astype(np.float32)
+    ctx = Context(cfg, build(cfg), [], y, train_idx, val_idx, np.zeros(0, np.int64), pad, scenes)
+    return Prepared(ctx, skipped)
+
+
 def fit_normalizer(ctx: Context) -> None:
     """Per-channel statistics of the training split (centre crops), stored in the model."""
     rows = []
+    if ctx.scenes is not None:
+        # scene-trained: statistics of simulated training scenes, as the model will see them
+        b = ctx.scenes.maker.batch(rng(ctx.cfg.seed, "normalizer"), 128)
+        x, _ = ctx.scenes.features(b["wave"])
+        ctx.model.fit_normalizer(x.transpose(1, 2).reshape(-1, x.shape[1]).double().float())
+        return
     for s in range(0, len(ctx.train_idx), 256):
         x, n = ctx.batch(ctx.train_idx[s : s + 256], None)
         raw = ctx.model.raw_input(x, n)
@@ -121,6 +146,19 @@ def evaluate(ctx: Context) -> dict[str, float]:
         "val_accuracy": float(np.mean(pred_fake == (y == 1))),
         "val_nll": float(-np.log(p).mean()),
     }
+
+
+def _finish_scenes(ctx: Context) -> dict[str, Any]:
+    """Validation-scene scores, before and after calibration (which is stored in the model)."""
+    from fakevoice.train.scenes_data import calibrate, scene_metrics
+
+    out: dict[str, Any] = scene_metrics(ctx.model, ctx.scenes, "uncalibrated_val_")
+    if ctx.cfg.calibration == "temperature":
+        out.update(calibrate(ctx.model, ctx.scenes))
+    out.update(scene_metrics(ctx.model, ctx.scenes))
+    out["noise_pieces"] = ctx.scenes.n_noise
+    out["voice_groups"] = ctx.scenes.n_groups
+    return out
 
 
 def train(cfg: TrainConfig, data_dir: str | Path, run_dir: str | Path, **kw: Any) -> dict[str, Any]:
@@ -212,6 +250,8 @@ def _train(
             row["loss"] = total / max(count, 1)
             if stage.supervised:
                 row.update(evaluate(ctx))
+            elif hasattr(stage, "evaluate"):
+                row.update(stage.evaluate(ctx))
             elapsed += time.perf_counter() - e0
             row["seconds"] = round(time.perf_counter() - e0, 3)
             history.append(row)
@@ -231,7 +271,7 @@ def _train(
             ran += 1
             if stop_after is not None and ran >= stop_after:
                 raise TrainingStopped(f"stopped after {ran} epoch(s)")
-    final = evaluate(ctx)
+    final = evaluate(ctx) if ctx.scenes is None else _finish_scenes(ctx)
     y = ctx.labels[ctx.train_idx]
     metrics = {
         "model": cfg.model,

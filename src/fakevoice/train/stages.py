@@ -36,6 +36,7 @@ class Context:
     val_idx: np.ndarray
     unl_idx: np.ndarray
     pad_frame: np.ndarray
+    scenes: Any = None  # fakevoice.train.scenes_data.SceneData for scene-trained models
 
     def batch(self, idx: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, ...]:
         return assemble([self.items[i] for i in idx], self.cfg.frames, self.pad_frame, rng)
@@ -190,6 +191,34 @@ class DomainAdversarial(Supervised):
         return label_loss + ctx.cfg.dann_weight * domain_loss
 
 
+class Scenes(Stage):
+    """Presence and composition losses on freshly simulated test-like scenes; each epoch is
+    ``steps_per_epoch`` batches drawn from the epoch's generator, and is scored on the
+    fixed validation scenes of held-out voices."""
+
+    name = "scenes"
+
+    def __init__(self, epochs: int, steps: int) -> None:
+        super().__init__(epochs)
+        self.steps = steps
+
+    def batches(self, ctx, state, rng):
+        data = ctx.scenes
+        for _ in range(self.steps):
+            b = data.maker.batch(rng, ctx.cfg.batch_size)
+            x, n = data.features(b["wave"])
+            y = np.concatenate([b["target"], b["comp"][:, None]], axis=1).astype(np.float32)
+            yield {"x": x, "n": n, "y": torch.from_numpy(y)}
+
+    def loss(self, ctx, batch, progress):
+        return ctx.model.loss(ctx.model(batch["x"], batch["n"]), batch["y"])
+
+    def evaluate(self, ctx: Context) -> dict[str, float]:
+        from fakevoice.train.scenes_data import scene_metrics
+
+        return scene_metrics(ctx.model, ctx.scenes)
+
+
 def make_stages(names: tuple[str, ...], cfg: TrainConfig) -> list[Stage]:
     table = {
         "prior": lambda: FitPrior(0),
@@ -197,5 +226,6 @@ def make_stages(names: tuple[str, ...], cfg: TrainConfig) -> list[Stage]:
         "supervised": lambda: Supervised(cfg.epochs),
         "pseudo": lambda: PseudoLabel(cfg.pseudo_epochs),
         "dann": lambda: DomainAdversarial(cfg.epochs),
+        "scenes": lambda: Scenes(cfg.epochs, cfg.steps_per_epoch),
     }
     return [table[n]() for n in names]

@@ -1,0 +1,154 @@
+"""What a scene-trained model's stages read: training scenes, a fixed validation set of
+scenes from held-out voices, and the calibration fitted on it.
+
+Training clips are decoded once (:mod:`fakevoice.train.waves`), grouped into guessed
+voices (:mod:`fakevoice.train.groups`), and split by whole voices. The unlabeled clips
+give the noise bank (:class:`fakevoice.simulate.NoiseBank`). Validation scenes are drawn
+once from the held-out voices with a seeded generator and scored with the contest score,
+so every epoch is measured on the same examples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fakevoice.features import FrontEnd
+from fakevoice.metric import score_arrays
+from fakevoice.models.common import torch_threads
+from fakevoice.seeding import rng
+from fakevoice.simulate import NoiseBank, SceneMaker, SceneSettings
+from fakevoice.train.groups import group_split, voice_groups, voice_summary
+from fakevoice.train.waves import load_waves
+
+
+@dataclass
+class SceneData:
+    maker: SceneMaker
+    front: FrontEnd
+    val_x: torch.Tensor
+    val_y: np.ndarray  # (B, 3): fake, real, composition
+    n_noise: int
+    n_groups: int
+
+    def features(self, waves: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch_threads(1):
+            x = self.front(torch.from_numpy(waves))
+        return x, torch.full((len(x),), x.shape[-1], dtype=torch.int64)
+
+
+def _settings(cfg) -> SceneSettings:
+    s = cfg.scenes
+    return SceneSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(s).items()})
+
+
+def prepare_scenes(
+    cfg,
+    train_paths: list[str],
+    labels_all: np.ndarray,
+    unl_paths: list[str],
+    cache_dir: str | Path | None,
+) -> tuple[SceneData, np.ndarray, np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """(scene data, ok mask over train files, train idx, val idx, skipped files); the
+    indices are into the decodable training clips."""
+    wave_cache = Path(cache_dir).parent / "waves" if cache_dir is not None else None
+    store = load_waves(train_paths, max_seconds=cfg.max_seconds, cache_dir=wave_cache)
+    ok = store.ok
+    good = np.flatnonzero(ok)
+    labels = labels_all[ok]
+    front = FrontEnd(cfg.frontend)
+    with torch_threads(1):
+        summaries = np.stack(
+            [voice_summary(front(torch.from_numpy(store.get(int(i))))[0].numpy()) for i in good]
+        )
+    groups = voice_groups(summaries, labels, cfg.seed)
+    train_idx, val_idx = group_split(groups, labels, cfg.val_fraction, rng(cfg.seed, "split"))
+    skipped = list(store.failed)
+    noise_clips: list[np.ndarray] = []
+    if unl_paths:
+        ustore = load_waves(unl_paths, max_seconds=cfg.max_seconds, cache_dir=wave_cache)
+        skipped += ustore.failed
+        noise_clips = [ustore.get(i) for i in np.flatnonzero(ustore.ok)]
+    bank = NoiseBank(noise_clips, cfg.noise_quantile)
+    settings = _settings(cfg)
+
+    def get(k: int) -> np.ndarray:
+        return store.get(int(good[k]))
+
+    def pools(idx: np.ndarray) -> dict[str, list[int]]:
+        return {
+            "fake": [int(i) for i in idx if labels[i] == 1],
+            "real": [int(i) for i in idx if labels[i] == 0],
+        }
+
+    maker = SceneMaker(pools(train_idx), get, bank, settings)
+    val_pools = pools(val_idx)
+    if not val_pools["fake"] or not val_pools["real"]:
+        val_pools = pools(train_idx)  # too few clips to hold a voice of each class out
+    val_maker = SceneMaker(val_pools, get, bank, settings)
+    b = val_maker.batch(rng(cfg.seed, "val-scenes"), cfg.val_scenes)
+    data = SceneData(maker, front, torch.zeros(0), np.zeros((0, 3)), len(bank), len(set(groups)))
+    data.val_x, _ = data.features(b["wave"])
+    data.val_y = np.concatenate([b["target"], b["comp"][:, None]], axis=1).astype(np.float32)
+    return data, ok, train_idx, val_idx, skipped
+
+
+@torch.no_grad()
+def validation_logits(model, data: SceneData) -> torch.Tensor:
+    was = model.training
+    model.eval()
+    out = [
+        model(
+            data.val_x[s : s + 128],
+            torch.full((len(data.val_x[s : s + 128]),), data.val_x.shape[-1]),
+        )
+        for s in range(0, len(data.val_x), 128)
+    ]
+    model.train(was)
+    return torch.cat(out)
+
+
+def scene_metrics(model, data: SceneData, prefix: str = "val_") -> dict[str, float]:
+    """The contest score of the model on the validation scenes."""
+    probs = model.probabilities(validation_logits(model, data)).numpy().astype(np.float64)
+    s = score_arrays(data.val_y[:, :2], probs)
+    accuracy = float(np.mean((probs >= 0.5) == (data.val_y[:, :2] > 0.5)))
+    return {f"{prefix}accuracy": accuracy, f"{prefix}score": s.score, f"{prefix}auc": s.auc, f"{prefix}brier": s.brier,
+            f"{prefix}ece": s.ece}  # fmt: skip
+
+
+def fit_temperature(logits: torch.Tensor, target: torch.Tensor) -> float:
+    """The temperature T minimising the log loss of sigmoid(logits / T) (golden section on
+    log T in [-3, 3])."""
+
+    def nll(log_t: float) -> float:
+        z = logits / float(np.exp(log_t))
+        return float(torch.nn.functional.binary_cross_entropy_with_logits(z, target))
+
+    lo, hi = -3.0, 3.0
+    g = (np.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = nll(a), nll(b)
+    for _ in range(60):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = nll(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = nll(b)
+    return float(np.exp((lo + hi) / 2))
+
+
+@torch.no_grad()
+def calibrate(model, data: SceneData) -> dict[str, float]:
+    """Per-column temperatures fitted on the validation scenes, stored in the model."""
+    logits = validation_logits(model, data)[:, :2]
+    target = torch.from_numpy(data.val_y[:, :2])
+    temps = [fit_temperature(logits[:, k], target[:, k]) for k in range(2)]
+    model.temperature.copy_(torch.tensor(temps, dtype=model.temperature.dtype))
+    return {"temperature_fake": temps[0], "temperature_real": temps[1]}

@@ -1,0 +1,109 @@
+"""Decoded waveforms of a set of files, kept on disk as one int16 memory map.
+
+Training that mixes voices must start from audio, not from cached features. Decoding an
+OGG costs milliseconds, a training example is drawn many times, and the contest's 55,438
+train clips hold about 40 hours of audio (9 GB as float32): so every file is decoded once
+into ``$FAKEVOICE_CACHE/waves/KEY.i16`` (about 2.3 GB for the contest at 16 bits) with an
+index of offsets, and read back through a memory map, whatever the set's size.
+The key covers the decode settings and every file's path, size and modification time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from fakevoice.atomic import atomic_path, atomic_write_text
+from fakevoice.audio import SAMPLE_RATE, load_audio
+from fakevoice.errors import AudioError
+
+WAVES_FORMAT = 1
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("FAKEVOICE_CACHE")
+    base = Path(env) if env else Path.home() / ".cache" / "fakevoice"
+    return base / "waves"
+
+
+def _key(paths: Sequence[str], max_seconds: float | None) -> str:
+    h = hashlib.sha256(json.dumps([WAVES_FORMAT, SAMPLE_RATE, max_seconds]).encode())
+    for p in paths:
+        try:
+            st = os.stat(p)
+            h.update(f"{os.path.abspath(p)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{os.path.abspath(p)}\0missing\n".encode())
+    return h.hexdigest()[:32]
+
+
+class WaveStore:
+    """Waveforms by index (float32 in [-1, 1]); files that failed to decode are None."""
+
+    def __init__(self, data: np.ndarray, offsets: np.ndarray, failed: list[tuple[str, str]]):
+        self._data = data
+        self.offsets = offsets
+        self.failed = failed
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def length(self, i: int) -> int:
+        return int(self.offsets[i + 1] - self.offsets[i])
+
+    def get(self, i: int) -> np.ndarray:
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self._data[lo:hi].astype(np.float32) / 32767.0
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.diff(self.offsets) > 0
+
+
+def load_waves(
+    paths: Sequence[str | Path],
+    *,
+    max_seconds: float | None,
+    cache_dir: str | Path | None = None,
+    desc: str = "decode",
+) -> WaveStore:
+    """Decode ``paths`` once (mono, 32 kHz, at most ``max_seconds``) and map them back."""
+    paths = [str(p) for p in paths]
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = _key(paths, max_seconds)
+    data_file, index_file = cache / f"{key}.i16", cache / f"{key}.json"
+    if not (data_file.is_file() and index_file.is_file()):
+        cache.mkdir(parents=True, exist_ok=True)
+        offsets = [0]
+        failed: list[tuple[str, str]] = []
+        with atomic_path(data_file) as tmp, open(tmp, "wb") as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for p in tqdm(paths, desc=desc, unit="file", disable=None, leave=False):
+                try:
+                    x = load_audio(p, SAMPLE_RATE, max_seconds=max_seconds)
+                except AudioError as exc:
+                    failed.append((p, exc.reason))
+                    offsets.append(offsets[-1])
+                    continue
+                if len(x) == 0:
+                    failed.append((p, "no samples"))
+                    offsets.append(offsets[-1])
+                    continue
+                q = np.round(np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2")
+                fh.write(q.tobytes())
+                offsets.append(offsets[-1] + len(q))
+        atomic_write_text(index_file, json.dumps({"offsets": offsets, "failed": failed}))
+    index = json.loads(index_file.read_text())
+    offsets_arr = np.asarray(index["offsets"], dtype=np.int64)
+    if len(offsets_arr) != len(paths) + 1:
+        raise AudioError(index_file, "wave cache index does not match its files; delete it")
+    n = int(offsets_arr[-1])
+    data = np.memmap(data_file, dtype="<i2", mode="r", shape=(n,)) if n else np.zeros(0, "<i2")
+    return WaveStore(data, offsets_arr, [tuple(f) for f in index["failed"]])  # type: ignore[misc]
