@@ -19,6 +19,7 @@ EXPECTED = {
     "prior",
     "mfcc-mlp",
     "mel-cnn",
+    "detector",
     "ae-mlp",
     "mfcc-mlp-pseudo",
     "mel-cnn-pseudo",

@@ -204,7 +204,8 @@ class SceneMaker:
         """(waveform, [fake, real] presence, composition index)."""
         s, n = self.settings, self.n_samples
         comp = int(rng.choice(len(COMPOSITIONS), p=self.p))
-        classes = ["fake" if c == "F" else "real" for c in COMPOSITIONS[comp] if c != "n"]
+        name = COMPOSITIONS[comp]
+        classes = [] if name == "none" else ["fake" if c == "F" else "real" for c in name]
         mix = np.zeros(n, np.float32)
         ref = 0.0
         for k, klass in enumerate(classes):

@@ -72,7 +72,8 @@ class TrainConfig:
         return self.frontend.n_frames(self.clip_samples)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # as saved and read back (tuples become lists), so a resumed run compares equal
+        return json.loads(json.dumps(asdict(self)))
 
     def validate(self) -> None:
         problems = []

@@ -116,8 +116,9 @@ def scene_metrics(model, data: SceneData, prefix: str = "val_") -> dict[str, flo
     probs = model.probabilities(validation_logits(model, data)).numpy().astype(np.float64)
     s = score_arrays(data.val_y[:, :2], probs)
     accuracy = float(np.mean((probs >= 0.5) == (data.val_y[:, :2] > 0.5)))
-    return {f"{prefix}accuracy": accuracy, f"{prefix}score": s.score, f"{prefix}auc": s.auc, f"{prefix}brier": s.brier,
-            f"{prefix}ece": s.ece}  # fmt: skip
+    values = {"accuracy": accuracy, "score": s.score, "auc": s.auc, "brier": s.brier}
+    values["ece"] = s.ece
+    return {prefix + k: v for k, v in values.items()}
 
 
 def fit_temperature(logits: torch.Tensor, target: torch.Tensor) -> float:
