@@ -76,3 +76,12 @@ def test_detector_scores_the_genuine_contest_clips(toy_contest, tmp_path, cache,
     assert res.n_ok == len(sub) == 2
     assert sub[["fake", "real"]].notna().all().all()
     assert ((sub[["fake", "real"]] >= 0) & (sub[["fake", "real"]] <= 1)).all().all()
+
+
+def test_scene_workers_do_not_change_the_result(toy_contest, tmp_path, cache) -> None:
+    runs = {}
+    for workers in (0, 2):
+        cfg = resolve("detector", epochs=1, sets=[*QUICK, f"scene_workers={workers}"])
+        train(cfg, toy_contest, tmp_path / str(workers), cache_dir=cache)
+        runs[workers] = _weights(tmp_path / str(workers))
+    assert all(torch.equal(runs[0][k], runs[2][k]) for k in runs[0])

@@ -3,10 +3,11 @@
 The contest's train clips hold one clean voice; its test clips hold 0-2 voices in noisy
 rooms. A detector learns the test's task only from examples of it, so each training
 example is composed on the fly: a composition (none, F, R, FF, RR, FR), voices cropped
-where they are audible, at random offsets and level differences, coloured by random EQ,
-band limits and reverberation, over noise cut from the unlabeled clips of the test
-environment (:class:`NoiseBank`), at -5 to 20 dB SNR. Labels follow what is audible:
-``fake`` = a fake voice is in the clip, ``real`` likewise, plus the composition index.
+where they are audible, at random offsets and level differences, some reverberant, over
+noise cut from the unlabeled clips of the test environment (:class:`NoiseBank`) at -5 to
+20 dB SNR, the whole scene then coloured by a random channel (EQ, band limit). Labels
+follow what is audible: ``fake`` = a fake voice is in the clip, ``real`` likewise, plus
+the composition index.
 
 Honesty rule: nothing here reads the embedded benchmark's generator (``fakevoice.synth``:
 its noise sources, scene settings or renderer). Every distribution below is this module's
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import fft as sfft
 
 from fakevoice.audio import SAMPLE_RATE
 
@@ -121,31 +123,26 @@ class NoiseBank:
 
 def coloured_noise(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
     """Unit-RMS noise whose power falls as 1/f^exponent."""
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
-    spec *= np.maximum(f, 20.0) ** (-exponent / 2)
-    y = np.fft.irfft(spec, n)
-    return y / _rms(y)
-
-
-def spectral_gain(x: np.ndarray, gain_db: np.ndarray) -> np.ndarray:
-    """``x`` through a zero-phase filter given as dB per rfft bin of a padded length."""
-    n = len(x)
-    m = len(gain_db) * 2 - 2
-    y = np.fft.irfft(np.fft.rfft(x, m) * 10 ** (gain_db / 20), m)[:n]
-    return y.astype(np.float32)
+    m = sfft.next_fast_len(n, real=True)
+    spec = sfft.rfft(rng.standard_normal(m).astype(np.float32))
+    f = sfft.rfftfreq(m, 1.0 / SAMPLE_RATE).astype(np.float32)
+    spec *= np.maximum(f, 20.0) ** np.float32(-exponent / 2)
+    y = sfft.irfft(spec, m)[:n]
+    return (y / _rms(y)).astype(np.float32)
 
 
 def colour(x: np.ndarray, rng: np.random.Generator, s: SceneSettings) -> np.ndarray:
-    """Random microphone and channel colour: a tilt, sometimes a low-pass band limit."""
-    m = 1 << int(np.ceil(np.log2(len(x) + SAMPLE_RATE // 20)))
-    f = np.fft.rfftfreq(m, 1.0 / SAMPLE_RATE)
+    """Random microphone and channel colour of a whole scene: a zero-phase tilt, sometimes
+    a low-pass band limit (one float32 FFT pair: scenes are drawn for every step)."""
+    m = sfft.next_fast_len(len(x) + SAMPLE_RATE // 20, real=True)
+    f = sfft.rfftfreq(m, 1.0 / SAMPLE_RATE).astype(np.float32)
     slope = rng.uniform(-s.eq_db_per_octave, s.eq_db_per_octave)
     gain = np.clip(slope * np.log2(np.maximum(f, 100.0) / 1000.0), -15.0, 15.0)
     if rng.random() < s.p_band_limit:
         cut = float(np.exp(rng.uniform(*np.log(s.band_hz))))
         gain = gain - np.clip((f - cut) / (0.05 * cut), 0.0, 1.0) * 80.0
-    return spectral_gain(x, gain)
+    spec = sfft.rfft(x.astype(np.float32), m) * (10 ** (gain / 20)).astype(np.float32)
+    return sfft.irfft(spec, m)[: len(x)].astype(np.float32)
 
 
 def reverb(x: np.ndarray, rng: np.random.Generator, s: SceneSettings) -> np.ndarray:
@@ -156,8 +153,9 @@ def reverb(x: np.ndarray, rng: np.random.Generator, s: SceneSettings) -> np.ndar
     rir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
     rir[0] = 1.0 / rng.uniform(0.3, 1.0)  # the direct-to-reverberant ratio varies
     rir /= np.sqrt(np.sum(rir**2))
-    m = 1 << int(np.ceil(np.log2(len(x) + n)))
-    y = np.fft.irfft(np.fft.rfft(x, m) * np.fft.rfft(rir, m), m)[: len(x)]
+    m = sfft.next_fast_len(len(x) + n, real=True)
+    spec = sfft.rfft(x.astype(np.float32), m) * sfft.rfft(rir.astype(np.float32), m)
+    y = sfft.irfft(spec, m)[: len(x)]
     return (y * _rms(x) / _rms(y)).astype(np.float32)
 
 
@@ -212,7 +210,6 @@ class SceneMaker:
             pool = self.voices[klass]
             v = self.get(pool[int(rng.integers(len(pool)))])
             v = crop_voice(v, rng, rng.uniform(*s.voice_seconds))
-            v = colour(v, rng, s)
             if rng.random() < s.p_reverb:
                 v = reverb(v, rng, s)
             act = active_frames(v)
@@ -229,7 +226,7 @@ class SceneMaker:
             else self.noise.sample(rng, n)
         )
         snr = rng.uniform(*s.snr_db)
-        y = mix + noise * (ref if classes else 1.0) * 10 ** (-snr / 20)
+        y = colour(mix + noise * (ref if classes else 1.0) * 10 ** (-snr / 20), rng, s)
         y *= 10 ** (rng.uniform(*s.level_dbfs) / 20) / _rms(y)
         if rng.random() < s.p_clip:
             top = float(np.abs(y).max()) * rng.uniform(0.2, 0.6)

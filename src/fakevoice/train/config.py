@@ -60,6 +60,9 @@ class TrainConfig:
     composition_weight: float = 0.5
     calibration: str = "temperature"
     noise_quantile: float = 0.35
+    # Threads that simulate scenes ahead of the model (0: in the training thread; results
+    # are the same either way).
+    scene_workers: int = 1
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
     scenes: SceneSettings = field(default_factory=SceneSettings)
 
@@ -89,6 +92,8 @@ class TrainConfig:
             problems.append("lr must be > 0")
         if self.clip_seconds <= 0 or self.max_seconds < self.clip_seconds:
             problems.append("need 0 < clip_seconds <= max_seconds")
+        if self.scene_workers < 0:
+            problems.append("scene_workers must be >= 0")
         if self.steps_per_epoch < 1 or self.val_scenes < 8:
             problems.append("steps_per_epoch must be >= 1 and val_scenes >= 8")
         if self.calibration not in ("none", "temperature"):

@@ -9,7 +9,9 @@ labels) that the checkpoint keeps. A model's stages come from its registry entry
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,13 +204,31 @@ class Scenes(Stage):
         super().__init__(epochs)
         self.steps = steps
 
-    def batches(self, ctx, state, rng):
+    @staticmethod
+    def _batch(ctx: Context, seed: int) -> Batch:
         data = ctx.scenes
-        for _ in range(self.steps):
-            b = data.maker.batch(rng, ctx.cfg.batch_size)
-            x, n = data.features(b["wave"])
-            y = np.concatenate([b["target"], b["comp"][:, None]], axis=1).astype(np.float32)
-            yield {"x": x, "n": n, "y": torch.from_numpy(y)}
+        b = data.maker.batch(np.random.default_rng(seed), ctx.cfg.batch_size)
+        x, n = data.features(b["wave"])
+        y = np.concatenate([b["target"], b["comp"][:, None]], axis=1).astype(np.float32)
+        return {"x": x, "n": n, "y": torch.from_numpy(y)}
+
+    def batches(self, ctx, state, rng):
+        # one generator per batch, drawn from the epoch's: the same batches whether they
+        # are made here or ahead in worker threads (simulation runs while the model trains)
+        seeds = [int(v) for v in rng.integers(0, 2**63 - 1, size=self.steps)]
+        workers = ctx.cfg.scene_workers
+        if workers == 0:
+            for seed in seeds:
+                yield self._batch(ctx, seed)
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            ahead: deque[Future[Batch]] = deque()
+            for seed in seeds:
+                ahead.append(pool.submit(self._batch, ctx, seed))
+                if len(ahead) > workers:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
 
     def loss(self, ctx, batch, progress):
         return ctx.model.loss(ctx.model(batch["x"], batch["n"]), batch["y"])
