@@ -37,6 +37,7 @@ from fakevoice.train.loop import train
 LEADERBOARD_COLUMNS = [
     "model",
     "val_accuracy",
+    "val_score",
     "score",
     "auc",
     "brier",
@@ -185,6 +186,8 @@ def _warm_cache(configs: Sequence[TrainConfig], data_dir: Path, cache_dir: Path 
     assert data.train is not None
     groups: dict[tuple[float, bool], list] = {}
     for cfg in configs:
+        if get_spec(cfg.model).trains_on_scenes:
+            continue  # decodes waveforms itself (fakevoice.train.waves), not features
         key = (cfg.max_seconds, get_spec(cfg.model).needs_unlabeled)
         fronts = groups.setdefault(key, [])
         if all(f.key() != cfg.frontend.key() for f in fronts):
@@ -237,6 +240,8 @@ def compare(
         row: dict[str, Any] = {
             "model": cfg.model,
             "val_accuracy": metrics["val_accuracy"],
+            # the contest score on validation scenes of held-out voices (scene models)
+            "val_score": metrics.get("val_score", float("nan")),
             "train_seconds": metrics["train_seconds"] + metrics.get("prepare_seconds", 0.0),
             "predict_seconds": round(time.perf_counter() - t0, 3),
             "head": get_spec(cfg.model).head,

@@ -3,8 +3,9 @@
 Input is a contest folder (its ``test.csv``; output in ``sample_submission.csv`` order),
 a plain folder of audio files (searched recursively; id = path relative to the folder)
 or a list of files (id = the path as given). Files longer than a clip are scored window
-by window (``fakevoice.audio.windows``) and the window probabilities averaged; shorter
-ones are zero-padded, exactly as in training.
+by window (``fakevoice.audio.windows``) and the windows combined: the detector's
+presence probabilities by their maximum (a fake voice anywhere makes the file fake), the
+one-voice models' by their mean; shorter ones are zero-padded, exactly as in training.
 
 Bad files never stop the run: they are listed in ``errors.csv`` (file, reason) beside the
 output and left out of it (in a contest folder, where every id must be answered, they get
@@ -127,7 +128,10 @@ class Predictor:
             probs = self.score_windows(np.stack(pend_w), np.asarray(pend_len, dtype=np.int64))
             owner = np.asarray(pend_owner)
             for i in owners:
-                p = probs[owner == i].mean(axis=0)
+                # presence (the detector): a voice anywhere in a long file is in the file,
+                # so the file takes its most confident window; one-voice models average
+                p = probs[owner == i]
+                p = p.max(axis=0) if self.model.head == "presence" else p.mean(axis=0)
                 if np.isfinite(p).all():
                     yield i, np.clip(p, 0.0, 1.0), ""
                 else:

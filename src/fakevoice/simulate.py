@@ -80,27 +80,45 @@ def _rms(x: np.ndarray) -> float:
 
 
 class NoiseBank:
-    """Noise of the test environment: the quiet stretches of the unlabeled clips.
+    """Noise of the test environment: the stretches of the unlabeled clips with no voice.
 
-    In a clip with voices the quietest frames hold the background alone; the frames below
-    the clip's ``quantile`` of level are kept in runs of at least 0.1 s and joined. A clip
-    with no voice gives its whole quiet share. Without unlabeled clips the bank is empty
-    and scenes use coloured noise only.
+    With ``speech`` (per-chunk speech probabilities of each clip, from
+    :func:`fakevoice.vad.speech_probabilities`, chunks of ``chunk`` samples) the chunks below
+    ``threshold`` are kept; without it, the frames below the clip's ``quantile`` of level (in
+    a clip with voices the quietest frames hold the background alone). Kept frames come in
+    runs of at least 0.1 s and are joined. Without clips the bank is empty and scenes use
+    coloured noise only.
     """
 
-    def __init__(self, clips: list[np.ndarray], quantile: float = 0.35) -> None:
+    def __init__(
+        self,
+        clips: list[np.ndarray],
+        quantile: float = 0.35,
+        speech: list[np.ndarray] | None = None,
+        chunk: int = 1024,
+        threshold: float = 0.3,
+    ) -> None:
         self.pieces: list[np.ndarray] = []
-        for x in clips:
-            piece = self.quiet_part(x, quantile)
+        for k, x in enumerate(clips):
+            if speech is None:
+                piece = self.quiet_part(x, quantile)
+            else:
+                centres = (np.arange(len(x) // FRAME) * FRAME + FRAME // 2) // chunk
+                probs = speech[k][np.minimum(centres, len(speech[k]) - 1)]
+                piece = self.frames_where(x, probs < threshold)
             if len(piece) >= SAMPLE_RATE // 2 and _rms(piece) > 1e-5:
                 self.pieces.append((piece / _rms(piece)).astype(np.float32))
 
     @staticmethod
     def quiet_part(x: np.ndarray, quantile: float) -> np.ndarray:
         db = frame_db(x)
-        quiet = db <= np.quantile(db, quantile)
+        return NoiseBank.frames_where(x, db <= np.quantile(db, quantile))
+
+    @staticmethod
+    def frames_where(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """The 20 ms frames of ``x`` where ``keep`` holds, in runs of five or more, joined."""
         runs, start = [], None
-        for i, q in enumerate(np.append(quiet, False)):
+        for i, q in enumerate(np.append(keep, False)):
             if q and start is None:
                 start = i
             elif not q and start is not None:

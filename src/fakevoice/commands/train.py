@@ -59,10 +59,18 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         cache_dir=args.cache_dir,
     )
+    if "val_score" in metrics:
+        where = (
+            f"validation score {metrics['val_score']:.4f} (AUC {metrics['val_auc']:.3f}, "
+            f"uncalibrated {metrics['uncalibrated_val_score']:.4f}) on {cfg.val_scenes} scenes "
+            f"of {metrics['n_val']} held-out clips"
+        )
+    else:
+        acc, n_val = metrics["val_accuracy"], metrics["n_val"]
+        where = f"validation accuracy {acc:.4f} on {n_val} clean clips"
     print(
-        f"{cfg.model}: validation accuracy {metrics['val_accuracy']:.4f} on {metrics['n_val']} "
-        f"clean clips; trained on {metrics['n_train']} in {metrics['train_seconds']:.1f} s "
-        f"-> {args.out}"
+        f"{cfg.model}: {where}; trained on {metrics['n_train']} in "
+        f"{metrics['train_seconds']:.1f} s -> {args.out}"
     )
     if metrics["skipped_files"]:
         print(f"note: {len(metrics['skipped_files'])} file(s) skipped (listed in metrics.json)")

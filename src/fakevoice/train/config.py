@@ -60,6 +60,9 @@ class TrainConfig:
     composition_weight: float = 0.5
     calibration: str = "temperature"
     noise_quantile: float = 0.35
+    # Where the noise bank's stretches come from: "vad" (Silero's non-speech chunks), or
+    # "quiet" (each clip's quietest frames, below noise_quantile of its levels).
+    noise_source: str = "vad"
     # Threads that simulate scenes ahead of the model (0: in the training thread; results
     # are the same either way).
     scene_workers: int = 1
@@ -92,6 +95,8 @@ class TrainConfig:
             problems.append("lr must be > 0")
         if self.clip_seconds <= 0 or self.max_seconds < self.clip_seconds:
             problems.append("need 0 < clip_seconds <= max_seconds")
+        if self.noise_source not in ("vad", "quiet"):
+            problems.append("noise_source must be vad or quiet")
         if self.scene_workers < 0:
             problems.append("scene_workers must be >= 0")
         if self.steps_per_epoch < 1 or self.val_scenes < 8:

@@ -72,7 +72,13 @@ def prepare_scenes(
         ustore = load_waves(unl_paths, max_seconds=cfg.max_seconds, cache_dir=wave_cache)
         skipped += ustore.failed
         noise_clips = [ustore.get(i) for i in np.flatnonzero(ustore.ok)]
-    bank = NoiseBank(noise_clips, cfg.noise_quantile)
+    if noise_clips and cfg.noise_source == "vad":
+        from fakevoice.vad import HOP_32K, speech_probabilities
+
+        speech = speech_probabilities(noise_clips)
+        bank = NoiseBank(noise_clips, speech=speech, chunk=HOP_32K)
+    else:
+        bank = NoiseBank(noise_clips, cfg.noise_quantile)
     settings = _settings(cfg)
 
     def get(k: int) -> np.ndarray:
