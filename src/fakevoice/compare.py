@@ -85,12 +85,17 @@ def voice_count_column(meta: pd.DataFrame) -> str | None:
     return next((c for c in meta.columns if c.lower() in VOICE_COUNT_COLUMNS), None)
 
 
-def generator_flags(meta: pd.DataFrame) -> pd.Series | None:
+_SEEN_SPEAKER = re.compile(r"^(v\d+_)?(seen_speaker|speaker_seen)$")
+SNR_BANDS = (("< 0 dB", -np.inf, 0.0), ("0-10 dB", 0.0, 10.0), ("> 10 dB", 10.0, np.inf))
+
+
+def generator_flags(meta: pd.DataFrame, pattern: re.Pattern = _SEEN_GENERATOR) -> pd.Series | None:
     """Per clip: ``seen``, ``unseen`` (some fake voice from a generator absent from train)
     or ``none`` (no fake voice), from a clip-level ``seen_generator`` column or the
     per-voice ``v1_seen_generator``, ``v2_seen_generator`` ... columns (blank for real voices).
+    With ``_SEEN_SPEAKER`` the same for real speakers.
     """
-    cols = [c for c in meta.columns if _SEEN_GENERATOR.match(c.lower())]
+    cols = [c for c in meta.columns if pattern.match(c.lower())]
     if not cols:
         return None
     flags = []
@@ -123,6 +128,22 @@ def breakdown_groups(meta: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
             mask = flags.isin([v, "none"]).to_numpy()
             if (flags == v).any():
                 groups.append(("fake_generator", v, mask))
+    real_only = meta.copy()
+    for c in [c for c in meta.columns if _SEEN_SPEAKER.match(c.lower())]:
+        klass = c.split("_", 1)[0] + "_class"
+        if klass in meta.columns:  # a resynthesised fake keeps its source speaker: not real
+            real_only[c] = meta[c].where(meta[klass].astype(str) == "real")
+    speakers = generator_flags(real_only, _SEEN_SPEAKER)
+    if speakers is not None:
+        for v in ("seen", "unseen"):
+            if (speakers == v).any():
+                groups.append(("real_speaker", v, speakers.isin([v, "none"]).to_numpy()))
+    if "snr_db" in meta.columns:
+        snr = pd.to_numeric(meta["snr_db"], errors="coerce").to_numpy(float)
+        for name, lo, hi in SNR_BANDS:
+            mask = (snr >= lo) & (snr < hi)
+            if mask.any():
+                groups.append(("snr", name, mask))
     return groups
 
 

@@ -143,6 +143,9 @@ class Detector(nn.Module):
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
         self.composition_weight = composition_weight
+        # presence head only: the probabilities from the presence logits, from the
+        # composition head's softmax, or the mean of both
+        self.presence_from = "presence"
         if head == "presence":
             self.register_buffer("temperature", torch.ones(2))
 
@@ -177,7 +180,16 @@ class Detector(nn.Module):
         if self.head == "sigmoid":
             return torch.sigmoid(logits)
         if self.head == "presence":
-            return torch.sigmoid(logits[:, :2] / self.temperature)
+            presence = torch.sigmoid(logits[:, :2] / self.temperature)
+            if self.presence_from == "presence":
+                return presence
+            comp = torch.softmax(logits[:, 2:], dim=-1)
+            # none, F, R, FF, RR, FR: fake is in F, FF, FR; real in R, RR, FR
+            derived = torch.stack(
+                [comp[:, 1] + comp[:, 3] + comp[:, 5], comp[:, 2] + comp[:, 4] + comp[:, 5]],
+                dim=1,
+            )
+            return derived if self.presence_from == "composition" else (presence + derived) / 2
         return torch.softmax(logits, dim=-1)
 
     def loss(self, logits: torch.Tensor, is_fake: torch.Tensor) -> torch.Tensor:

@@ -60,9 +60,15 @@ class TrainConfig:
     composition_weight: float = 0.5
     calibration: str = "temperature"
     noise_quantile: float = 0.35
-    # Where the noise bank's stretches come from: "vad" (Silero's non-speech chunks), or
-    # "quiet" (each clip's quietest frames, below noise_quantile of its levels).
+    # Where the noise bank's stretches come from: "vad" (Silero's non-speech chunks of the
+    # unlabeled clips), "quiet" (each clip's quietest frames, below noise_quantile of its
+    # levels), or "coloured" (no unlabeled noise: coloured noise only, the ablation).
     noise_source: str = "vad"
+    # Presence models at prediction: a window whose speech score (Silero VAD) is below
+    # vad_threshold gets both probabilities at most vad_floor.
+    vad_gate: bool = True
+    vad_threshold: float = 0.5
+    vad_floor: float = 0.03
     # Threads that simulate scenes ahead of the model (0: in the training thread; results
     # are the same either way).
     scene_workers: int = 1
@@ -95,8 +101,10 @@ class TrainConfig:
             problems.append("lr must be > 0")
         if self.clip_seconds <= 0 or self.max_seconds < self.clip_seconds:
             problems.append("need 0 < clip_seconds <= max_seconds")
-        if self.noise_source not in ("vad", "quiet"):
-            problems.append("noise_source must be vad or quiet")
+        if not (0.0 <= self.vad_threshold <= 1.0 and 0.0 <= self.vad_floor <= 1.0):
+            problems.append("vad_threshold and vad_floor must lie in [0, 1]")
+        if self.noise_source not in ("vad", "quiet", "coloured"):
+            problems.append("noise_source must be vad, quiet or coloured")
         if self.scene_workers < 0:
             problems.append("scene_workers must be >= 0")
         if self.steps_per_epoch < 1 or self.val_scenes < 8:

@@ -72,7 +72,9 @@ def prepare_scenes(
         ustore = load_waves(unl_paths, max_seconds=cfg.max_seconds, cache_dir=wave_cache)
         skipped += ustore.failed
         noise_clips = [ustore.get(i) for i in np.flatnonzero(ustore.ok)]
-    if noise_clips and cfg.noise_source == "vad":
+    if cfg.noise_source == "coloured":
+        bank = NoiseBank([])
+    elif noise_clips and cfg.noise_source == "vad":
         from fakevoice.vad import HOP_32K, speech_probabilities
 
         speech = speech_probabilities(noise_clips)
