@@ -26,15 +26,21 @@ HOP_32K = CHUNK * SAMPLE_RATE // VAD_RATE  # the same 32 ms at the decoding rate
 
 @functools.lru_cache(maxsize=1)
 def _model():
+    threads = torch.get_num_threads()
     try:
         from silero_vad import load_silero_vad
     except ImportError as exc:  # pragma: no cover - a dependency of fakevoice
         raise RuntimeError(
             "voice activity needs the silero-vad package (pip install silero-vad)"
         ) from exc
-    with warnings.catch_warnings():  # its loader's own deprecations, nothing for a user
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return load_silero_vad()
+    try:
+        with warnings.catch_warnings():  # its loader's own deprecations, nothing for a user
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return load_silero_vad()
+    finally:
+        # silero sets torch's global thread count to 1 on import: the first training
+        # run of a process then computed on one thread, and its sums in another order
+        torch.set_num_threads(threads)
 
 
 @torch.no_grad()
@@ -42,7 +48,10 @@ def speech_probabilities(waves: Sequence[np.ndarray], batch: int = 64) -> list[n
     """Per 32 ms chunk, the probability that speech is present, for each 32 kHz signal."""
     model = _model()
     out: list[np.ndarray] = []
-    with torch_threads(1):
+    # The TorchScript executor re-optimises a model over its first calls, and the optimised
+    # graph rounds differently (1e-7): the first clips of a process would not match later
+    # ones, and a training run's noise bank would depend on what ran before it.
+    with torch_threads(1), torch.jit.optimized_execution(False):
         for s in range(0, len(waves), batch):
             part = [
                 resample(np.asarray(w, np.float32), SAMPLE_RATE, VAD_RATE)

@@ -234,10 +234,16 @@ def _train(
             e0 = time.perf_counter()
             model.train()
             attach_generator(model, torch_generator(cfg.seed, "dropout", si, epoch))
-            batches = list(stage.batches(ctx, stage_state, rng(cfg.seed, "batches", si, epoch)))
+            made = stage.batches(ctx, stage_state, rng(cfg.seed, "batches", si, epoch))
+            # a stage that knows its batch count is consumed as it makes them (scenes are
+            # simulated while the model trains); others are counted first
+            n_batches = getattr(stage, "steps", None)
+            if n_batches is None:
+                made = list(made)
+                n_batches = len(made)
             total, count = 0.0, 0
-            for k, batch in enumerate(batches):
-                progress = (epoch + k / max(len(batches), 1)) / max(stage.epochs, 1)
+            for k, batch in enumerate(made):
+                progress = (epoch + k / max(n_batches, 1)) / max(stage.epochs, 1)
                 loss = stage.loss(ctx, batch, progress)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"{stage.name} loss is not finite at epoch {epoch}")

@@ -35,8 +35,7 @@ class SceneData:
     n_groups: int
 
     def features(self, waves: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch_threads(1):
-            x = self.front(torch.from_numpy(waves))
+        x = self.front(torch.from_numpy(waves))
         return x, torch.full((len(x),), x.shape[-1], dtype=torch.int64)
 
 

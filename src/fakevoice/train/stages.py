@@ -205,10 +205,14 @@ class Scenes(Stage):
         self.steps = steps
 
     @staticmethod
-    def _batch(ctx: Context, seed: int) -> Batch:
-        data = ctx.scenes
-        b = data.maker.batch(np.random.default_rng(seed), ctx.cfg.batch_size)
-        x, n = data.features(b["wave"])
+    def _scenes(ctx: Context, seed: int) -> dict[str, np.ndarray]:
+        return ctx.scenes.maker.batch(np.random.default_rng(seed), ctx.cfg.batch_size)
+
+    @staticmethod
+    def _batch(ctx: Context, b: dict[str, np.ndarray]) -> Batch:
+        # the front end runs here, in the training thread: torch's thread count is global,
+        # and a worker changing it would change the order of the model's float sums
+        x, n = ctx.scenes.features(b["wave"])
         y = np.concatenate([b["target"], b["comp"][:, None]], axis=1).astype(np.float32)
         return {"x": x, "n": n, "y": torch.from_numpy(y)}
 
@@ -219,16 +223,16 @@ class Scenes(Stage):
         workers = ctx.cfg.scene_workers
         if workers == 0:
             for seed in seeds:
-                yield self._batch(ctx, seed)
+                yield self._batch(ctx, self._scenes(ctx, seed))
             return
         with ThreadPoolExecutor(workers) as pool:
-            ahead: deque[Future[Batch]] = deque()
+            ahead: deque[Future[dict[str, np.ndarray]]] = deque()
             for seed in seeds:
-                ahead.append(pool.submit(self._batch, ctx, seed))
+                ahead.append(pool.submit(self._scenes, ctx, seed))
                 if len(ahead) > workers:
-                    yield ahead.popleft().result()
+                    yield self._batch(ctx, ahead.popleft().result())
             while ahead:
-                yield ahead.popleft().result()
+                yield self._batch(ctx, ahead.popleft().result())
 
     def loss(self, ctx, batch, progress):
         return ctx.model.loss(ctx.model(batch["x"], batch["n"]), batch["y"])
