@@ -39,6 +39,25 @@ def _seeds(text: str) -> list[int]:
     return out
 
 
+def from_card(out: Path, size: str, seed: int, seconds: float, error: str = "") -> dict[str, Any]:
+    """One row from a build's ``datacard.json``."""
+    a = json.loads((out / "datacard.json").read_text())["audit"]
+    b = a["baseline"]
+    return {
+        "size": size,
+        "seed": seed,
+        "seconds": round(seconds, 1),
+        "passed": bool(a["passed"]) and not error,
+        "joint": a["nuisance_auc"],
+        "joint_ci": a.get("nuisance_auc_ci"),
+        "features": a["nuisance_auc_by_feature"],
+        "val_accuracy": b["val_accuracy"],
+        "test_score": b["test_score"],
+        "prior_score": b["prior_score"],
+        "error": error,
+    }
+
+
 def measure(size: str, seed: int, workers: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"fv-audit-{size}-{seed}-") as tmp:
         out = Path(tmp) / "data"
@@ -51,22 +70,7 @@ def measure(size: str, seed: int, workers: int) -> dict[str, Any]:
             )
         except FakevoiceError as exc:
             error = str(exc)
-        card = json.loads((out / "datacard.json").read_text())
-        a = card["audit"]
-        b = a["baseline"]
-        row = {
-            "size": size,
-            "seed": seed,
-            "seconds": round(time.perf_counter() - t0, 1),
-            "passed": bool(a["passed"]) and not error,
-            "joint": a["nuisance_auc"],
-            "joint_ci": a.get("nuisance_auc_ci"),
-            "features": a["nuisance_auc_by_feature"],
-            "val_accuracy": b["val_accuracy"],
-            "test_score": b["test_score"],
-            "prior_score": b["prior_score"],
-            "error": error,
-        }
+        row = from_card(out, size, seed, time.perf_counter() - t0, error)
         shutil.rmtree(out, ignore_errors=True)
     return row
 
@@ -121,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--results", type=Path, default=Path("audit_seeds.jsonl"))
     p.add_argument("--markdown", type=Path, default=None)
+    p.add_argument(
+        "--existing",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="folders already built by make-data to read instead of building their size/seed",
+    )
     args = p.parse_args(argv)
     done: dict[tuple[str, int], dict[str, Any]] = {}
     if args.results.exists():
@@ -128,6 +139,13 @@ def main(argv: list[str] | None = None) -> int:
             if line.strip():
                 r = json.loads(line)
                 done[(r["size"], r["seed"])] = r
+    for folder in args.existing:
+        opts = json.loads((folder / ".complete").read_text())["options"]
+        key = (opts["size"], int(opts["seed"]))
+        if key not in done:
+            done[key] = from_card(folder, *key, seconds=float("nan"))
+            with args.results.open("a") as fh:
+                fh.write(json.dumps(done[key]) + "\n")
     plan = [("tiny", s) for s in _seeds(args.tiny_seeds)]
     plan += [("small", s) for s in _seeds(args.small_seeds)]
     rows = []

@@ -133,3 +133,12 @@ def test_vit_loads_local_weights_by_name_and_shape(tmp_path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"not torch")
     with pytest.raises(RunError, match="not a readable"):
         load_pretrained(dst, tmp_path / "junk.pt")
+
+
+def test_net_settings_reach_the_family_and_bad_ones_are_refused() -> None:
+    small = build(resolve("detector", sets=["net.widths=[8,16,32,32]", "net.embed=32"]))
+    default = build(resolve("detector"))
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(small) < count(default) / 2
+    with pytest.raises(FakevoiceError, match=r"bad \[net\] setting"):
+        build(resolve("mel-cnn", sets=["net.bogus=1"]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from torch import nn
 
@@ -21,9 +21,6 @@ from fakevoice.models.mlp import MLP
 from fakevoice.models.prior import PriorNet
 from fakevoice.models.resnet import SEResNet
 from fakevoice.models.vit import SpecViT, load_pretrained
-
-if TYPE_CHECKING:
-    from fakevoice.train.config import TrainConfig
 
 STAGES = ("prior", "autoencoder", "supervised", "pseudo", "dann", "scenes")
 
@@ -46,7 +43,8 @@ class ModelSpec:
     head: str
     pooling: str
     stages: tuple[str, ...]
-    make_net: Callable[[TrainConfig, int, int], nn.Module]
+    # (channels, frames, **net arguments from the config's [net] table) -> the family net
+    make_net: Callable[..., nn.Module]
     defaults: dict[str, Any] = field(default_factory=dict)
     domain_head: bool = False
     # Called after seeded initialisation when the user gives ``pretrained=PATH``.
@@ -61,16 +59,18 @@ class ModelSpec:
         return "scenes" in self.stages
 
 
-def _mlp(hidden: tuple[int, ...]) -> Callable[[TrainConfig, int, int], nn.Module]:
-    return lambda cfg, channels, frames: MLP(channels, hidden)
+def _mlp(hidden: tuple[int, ...]) -> Callable[..., nn.Module]:
+    return lambda channels, frames, **kw: MLP(channels, kw.pop("hidden", hidden), **kw)
 
 
-def _cnn(fc: int, batchnorm: bool) -> Callable[[TrainConfig, int, int], nn.Module]:
-    return lambda cfg, channels, frames: SpecCNN(channels, frames, fc=fc, batchnorm=batchnorm)
+def _cnn(fc: int, batchnorm: bool) -> Callable[..., nn.Module]:
+    return lambda channels, frames, **kw: SpecCNN(
+        channels, frames, **{"fc": fc, "batchnorm": batchnorm, **kw}
+    )
 
 
-def _vit(cfg: TrainConfig, channels: int, frames: int) -> nn.Module:
-    return SpecViT(channels, frames)
+def _vit(channels: int, frames: int, **kw: Any) -> nn.Module:
+    return SpecViT(channels, frames, **kw)
 
 
 SPECS: dict[str, ModelSpec] = {
@@ -83,7 +83,7 @@ SPECS: dict[str, ModelSpec] = {
             "presence",
             "none",
             ("scenes",),
-            lambda cfg, channels, frames: SEResNet(channels, frames, n_out=8),
+            lambda channels, frames, **kw: SEResNet(channels, frames, n_out=8, **kw),
             {"frontend": DETECTOR_FRONTEND, "epochs": 12, "batch_size": 32, "lr": 2e-3},
         ),
         ModelSpec(
@@ -92,7 +92,7 @@ SPECS: dict[str, ModelSpec] = {
             "sigmoid",
             "mean",
             ("prior",),
-            lambda cfg, channels, frames: PriorNet(),
+            lambda channels, frames, **kw: PriorNet(**kw),
             {"frontend": MFCC_FRONTEND, "epochs": 0, "threads": 1},
         ),
         ModelSpec(
@@ -119,7 +119,7 @@ SPECS: dict[str, ModelSpec] = {
             "sigmoid",
             "mean",
             ("autoencoder", "supervised"),
-            lambda cfg, channels, frames: AutoencoderMLP(channels),
+            lambda channels, frames, **kw: AutoencoderMLP(channels, **kw),
             {"frontend": MFCC_FRONTEND, "epochs": 5, "ae_epochs": 50, "threads": 1},
         ),
         ModelSpec(
@@ -175,11 +175,14 @@ def get_spec(name: str) -> ModelSpec:
         raise FakevoiceError(f"unknown model {name!r} (known: {', '.join(SPECS)})") from None
 
 
-def build(cfg: TrainConfig) -> Detector:
+def build(cfg: Any) -> Detector:
     """A fresh, unfitted Detector for ``cfg`` (same code for training and for loading)."""
     spec = get_spec(cfg.model)
     channels, frames = cfg.frontend.channels, cfg.frames
-    net = spec.make_net(cfg, channels, frames)
+    try:
+        net = spec.make_net(channels, frames, **dict(cfg.net))
+    except TypeError as exc:  # an argument the family does not take
+        raise FakevoiceError(f"model {cfg.model}: bad [net] setting ({exc})") from None
     domain = domain_classifier(net.embed_dim) if spec.domain_head else None
     return Detector(
         net,

@@ -74,6 +74,9 @@ class TrainConfig:
     scene_workers: int = 1
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
     scenes: SceneSettings = field(default_factory=SceneSettings)
+    # Architecture settings passed to the model family's constructor (``[net]`` in TOML,
+    # ``--set net.widths=[16,32,64,64]``); not ``[model]``, which names the model.
+    net: dict[str, Any] = field(default_factory=dict)
 
     @property
     def clip_samples(self) -> int:
@@ -134,6 +137,12 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 def _coerce(value: Any, typ: Any, key: str) -> Any:
     origin = typing.get_origin(typ)
+    if origin is tuple:
+        items = _literal(value)
+        if not isinstance(items, (list, tuple)):
+            raise FakevoiceError(f"config key {key}: {value!r} is not a list")
+        args = [a for a in typing.get_args(typ) if a is not Ellipsis]
+        return tuple(_coerce(v, args[min(i, len(args) - 1)], key) for i, v in enumerate(items))
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(typ) if a is not type(None)]
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
@@ -165,6 +174,9 @@ def set_key(cfg: TrainConfig, key: str, value: Any) -> None:
     """Set a dotted key (``lr``, ``frontend.n_bands``) with the field's type."""
     target: Any = cfg
     parts = key.strip().split(".")
+    if parts[0] == "net" and len(parts) == 2:
+        cfg.net[parts[1]] = _literal(value)
+        return
     for part in parts[:-1]:
         if not dataclasses.is_dataclass(target) or part not in _field_types(type(target)):
             raise FakevoiceError(f"unknown config key {key!r}")
@@ -185,11 +197,24 @@ def set_key(cfg: TrainConfig, key: str, value: Any) -> None:
     setattr(target, name, _coerce(value, types_[name], key))
 
 
+def _literal(value: Any) -> Any:
+    """A ``--set`` string as the JSON value it spells (numbers, lists, true/false), else
+    the string itself; values from TOML or JSON files pass unchanged."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
 def _flat_keys(obj: Any, prefix: str = "") -> list[str]:
     out = []
     for f in dataclasses.fields(obj):
         v = getattr(obj, f.name)
-        if dataclasses.is_dataclass(v):
+        if f.name == "net":
+            out.append("net.NAME")
+        elif dataclasses.is_dataclass(v):
             out += _flat_keys(v, f"{prefix}{f.name}.")
         else:
             out.append(prefix + f.name)
@@ -199,7 +224,9 @@ def _flat_keys(obj: Any, prefix: str = "") -> list[str]:
 def apply_mapping(cfg: TrainConfig, mapping: Mapping[str, Any], prefix: str = "") -> None:
     for k, v in mapping.items():
         key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
+        if key == "net" and isinstance(v, Mapping):
+            cfg.net.update(v)
+        elif isinstance(v, Mapping):
             apply_mapping(cfg, v, key + ".")
         else:
             set_key(cfg, key, v)
