@@ -108,3 +108,11 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys, verb: str) -> Non
         assert len(lines) == 1, captured.err
     assert "Traceback" not in captured.err
     assert not (tmp_path / "sub.csv").exists()
+
+
+@pytest.mark.parametrize("run", ["detector", "detector=", "detector=/does/not/exist"])
+def test_compare_refuses_a_bad_run_to_reuse(toy_contest, tmp_path, capsys, run: str) -> None:
+    args = ["compare", str(toy_contest), "--models", "prior", "--out", str(tmp_path / "c")]
+    assert main([*args, "--run", run]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "Traceback" not in err[0]

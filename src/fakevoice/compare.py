@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,11 @@ from tqdm import tqdm
 
 from fakevoice.atomic import atomic_open, atomic_path, atomic_write_text
 from fakevoice.dataset import TARGETS, load_contest, read_submission
-from fakevoice.errors import FakevoiceError
+from fakevoice.errors import FakevoiceError, RunError
 from fakevoice.metric import combine, expected_calibration_error, score_frames
 from fakevoice.models.registry import get_spec
 from fakevoice.predict import predict
-from fakevoice.runs import CONFIG, read_json
+from fakevoice.runs import CONFIG, METRICS, load_config, read_json, read_manifest
 from fakevoice.train.config import TrainConfig, resolve
 from fakevoice.train.data import load_features
 from fakevoice.train.loop import train
@@ -241,20 +241,36 @@ def compare(
     sets: Sequence[str] = (),
     cache_dir: str | Path | None = None,
     batch_size: int = 64,
+    runs: Mapping[str, str | Path] | None = None,
 ) -> CompareResult:
+    """``runs`` maps a model name to a finished run directory to score as it is, instead
+    of training that model here (``make demo`` reuses the run it has just trained)."""
     data_dir, out = Path(data_dir), Path(out_dir)
     names = list(dict.fromkeys(m.strip() for m in models if m.strip()))
     if not names:
         raise FakevoiceError("--models: give at least one model name")
-    configs = [resolve(n, sets=sets, seed=seed, epochs=epochs) for n in names]
+    given = {k: Path(v) for k, v in (runs or {}).items()}
+    for name, run in given.items():
+        if name not in names:
+            names.append(name)
+        if read_manifest(run).get("state") != "complete":
+            raise RunError(f"{run}: training has not finished; it cannot stand for {name}")
+    configs = [
+        load_config(given[n]) if n in given else resolve(n, sets=sets, seed=seed, epochs=epochs)
+        for n in names
+    ]
     data = load_contest(data_dir, need=("train", "test"))
     cache = Path(cache_dir) if cache_dir is not None else out / "cache"
     _warm_cache(configs, data_dir, cache)
     rows, detail = [], []
     for cfg in tqdm(configs, desc="compare", unit="model", disable=None):
-        run = out / "runs" / cfg.model
-        same = (run / CONFIG).is_file() and read_json(run / CONFIG) == cfg.as_dict()
-        metrics = train(cfg, data_dir, run, resume=same, overwrite=not same, cache_dir=cache)
+        if cfg.model in given:
+            run = given[cfg.model]
+            metrics = read_json(run / METRICS)
+        else:
+            run = out / "runs" / cfg.model
+            same = (run / CONFIG).is_file() and read_json(run / CONFIG) == cfg.as_dict()
+            metrics = train(cfg, data_dir, run, resume=same, overwrite=not same, cache_dir=cache)
         t0 = time.perf_counter()
         sub_path = run / "submission.csv"
         predict(run, [data_dir], sub_path, batch_size=batch_size)

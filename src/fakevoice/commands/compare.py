@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from fakevoice.compare import compare, markdown_table
+from fakevoice.errors import FakevoiceError
 from fakevoice.models.registry import SPECS
 
 NAME = "compare"
@@ -38,6 +39,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--cache-dir", default=None, help="feature cache (default DIR/cache)")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--run",
+        dest="runs",
+        action="append",
+        default=[],
+        metavar="MODEL=RUN",
+        help="score this finished run for MODEL instead of training it (repeatable)",
+    )
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise FakevoiceError(f"--run expects MODEL=RUN_DIR, got {text!r}")
+    return name.strip(), path.strip()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         sets=args.sets,
         cache_dir=args.cache_dir,
         batch_size=args.batch_size,
+        runs=dict(_pair(r) for r in args.runs),
     )
     print(markdown_table(res.leaderboard))
     print("wrote " + ", ".join(str(f) for f in res.files))

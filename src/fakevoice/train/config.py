@@ -26,7 +26,7 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-DEFAULT_MODEL = "mel-cnn"
+DEFAULT_MODEL = "detector"
 
 
 @dataclass
