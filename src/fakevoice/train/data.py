@@ -8,7 +8,6 @@ pads in the frame domain (random crop with an explicit rng, centre crop in evalu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -22,6 +21,7 @@ from tqdm import tqdm
 
 from fakevoice.atomic import atomic_path
 from fakevoice.audio import load_audio
+from fakevoice.cachekey import cache_key
 from fakevoice.errors import AudioError, FakevoiceError
 from fakevoice.features import FrontEnd, FrontEndConfig, compute
 from fakevoice.models.common import torch_threads
@@ -50,15 +50,8 @@ def default_cache_dir() -> Path:
 
 
 def _cache_key(cfg: FrontEndConfig, max_seconds: float | None, paths: Sequence[str]) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps([CACHE_FORMAT, cfg.key(), max_seconds]).encode())
-    for p in paths:
-        try:
-            st = os.stat(p)
-            h.update(f"{os.path.abspath(p)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        except OSError:
-            h.update(f"{os.path.abspath(p)}\0missing\n".encode())
-    return h.hexdigest()[:32]
+    # the same settings list as ever, so existing feature caches stay valid
+    return cache_key([CACHE_FORMAT, cfg.key(), max_seconds], paths)
 
 
 def _save(file: Path, fs: FeatureSet) -> None:

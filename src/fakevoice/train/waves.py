@@ -10,7 +10,6 @@ The key covers the decode settings and every file's path, size and modification 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -22,6 +21,7 @@ from tqdm import tqdm
 
 from fakevoice.atomic import atomic_path, atomic_write_text
 from fakevoice.audio import SAMPLE_RATE, load_audio
+from fakevoice.cachekey import cache_key
 from fakevoice.errors import AudioError
 
 WAVES_FORMAT = 1
@@ -34,14 +34,7 @@ def default_cache_dir() -> Path:
 
 
 def _key(paths: Sequence[str], max_seconds: float | None) -> str:
-    h = hashlib.sha256(json.dumps([WAVES_FORMAT, SAMPLE_RATE, max_seconds]).encode())
-    for p in paths:
-        try:
-            st = os.stat(p)
-            h.update(f"{os.path.abspath(p)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        except OSError:
-            h.update(f"{os.path.abspath(p)}\0missing\n".encode())
-    return h.hexdigest()[:32]
+    return cache_key([WAVES_FORMAT, SAMPLE_RATE, max_seconds], paths)
 
 
 class WaveStore:
