@@ -1,11 +1,12 @@
 """Decoded waveforms of a set of files, kept on disk as one int16 memory map.
 
 Training that mixes voices must start from audio, not from cached features. Decoding an
-OGG costs milliseconds, a training example is drawn many times, and the contest's 55,438
-train clips hold about 40 hours of audio (9 GB as float32): so every file is decoded once
-into ``$FAKEVOICE_CACHE/waves/KEY.i16`` (about 2.3 GB for the contest at 16 bits) with an
-index of offsets, and read back through a memory map, whatever the set's size.
-The key covers the decode settings and every file's path, size and modification time.
+OGG costs milliseconds and a training example is drawn many times, so every file is
+decoded once into ``$FAKEVOICE_CACHE/waves/KEY.i16`` (2 bytes a sample at 32 kHz: 230 MB
+an hour of audio; train clips are cut at ``max_seconds``) with an index of offsets, and
+read back through a memory map: the operating system pages in what is used, whatever
+the set's size. The key covers the decode settings and every file's path, size and
+modification time.
 """
 
 from __future__ import annotations
