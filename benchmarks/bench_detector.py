@@ -29,6 +29,7 @@ from fakevoice.compare import breakdown, markdown_table
 from fakevoice.dataset import load_contest
 from fakevoice.metric import constant_prior_score, score_arrays
 from fakevoice.predict import Predictor
+from fakevoice.vad import gate as vad_gate
 from fakevoice.vad import speech_probabilities, speech_score
 
 
@@ -56,8 +57,7 @@ def variant(pred, logits, speech, calibrated: bool, gate: bool, source: str) -> 
     model.temperature.copy_(saved[0])
     model.presence_from = saved[1]
     if gate:
-        quiet = speech < pred.cfg.vad_threshold
-        probs[quiet] = np.minimum(probs[quiet], pred.cfg.vad_floor)
+        probs = vad_gate(probs, speech, pred.cfg.vad_threshold, pred.cfg.vad_floor)
     return np.clip(probs, 0.0, 1.0)
 
 

@@ -120,14 +120,13 @@ class Predictor:
     def gate(self, waves: np.ndarray, lengths: np.ndarray, probs: np.ndarray) -> np.ndarray:
         """Windows in which voice activity finds no speech get both probabilities at most
         ``vad_floor`` (the 4th place of the contest set such clips to (0, 0))."""
-        from fakevoice.vad import speech_probabilities, speech_score
+        from fakevoice.vad import gate, speech_probabilities, speech_score
 
         speech = speech_probabilities(
             [w[: max(int(k), 1)] for w, k in zip(waves, lengths, strict=True)]
         )
-        quiet = np.array([speech_score(q) < self.cfg.vad_threshold for q in speech])
-        probs[quiet] = np.minimum(probs[quiet], self.cfg.vad_floor)
-        return probs
+        scores = [speech_score(q) for q in speech]
+        return gate(probs, scores, self.cfg.vad_threshold, self.cfg.vad_floor)
 
     def stream(self, paths: Sequence[Path]) -> Iterator[tuple[int, np.ndarray | None, str]]:
         """Yield (index, probabilities or None, reason) per file, batching windows of files."""

@@ -254,9 +254,15 @@ class SceneMaker:
         return y, target, comp
 
     def batch(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
+        """``size`` scenes: ``wave`` (B, N), ``target`` (B, 2) presence, ``comp`` (B,)."""
         waves, targets, comps = zip(*(self.draw(rng) for _ in range(size)), strict=True)
         return {
             "wave": np.stack(waves),
             "target": np.stack(targets),
             "comp": np.asarray(comps, dtype=np.int64),
         }
+
+
+def targets(batch: dict[str, np.ndarray]) -> np.ndarray:
+    """(B, 3) float32 training targets of a :meth:`SceneMaker.batch`: fake, real, composition."""
+    return np.concatenate([batch["target"], batch["comp"][:, None]], axis=1).astype(np.float32)

@@ -76,3 +76,11 @@ def speech_score(probs: np.ndarray, top: int = 3) -> float:
     if len(probs) == 0:
         return 0.0
     return float(np.sort(probs)[-min(top, len(probs)) :].mean())
+
+
+def gate(probs: np.ndarray, scores: np.ndarray, threshold: float, floor: float) -> np.ndarray:
+    """``probs`` (k, 2) with rows whose speech score is below ``threshold`` capped at
+    ``floor``: no voice heard, so neither a fake nor a real one (modified in place)."""
+    quiet = np.asarray(scores) < threshold
+    probs[quiet] = np.minimum(probs[quiet], floor)
+    return probs

@@ -29,7 +29,6 @@ import torch
 from torch import nn
 
 HEADS = ("sigmoid", "softmax", "presence")
-N_COMPOSITIONS = 6
 POOLINGS = ("mean", "none")
 
 

@@ -190,9 +190,9 @@ def run_audit(
     test = [r for r in rows if r["split"] == "test"]
     y = np.array([r["label"] == "fake" for r in train], dtype=int)
     X = np.array([[r["features"][k] for k in NUISANCE] for r in train])
-    scores = nuisance_scores(X, y, seed)
     from sklearn.metrics import roc_auc_score
 
+    scores = nuisance_scores(X, y, seed)
     auc = float(roc_auc_score(y, scores))
     low, high = bootstrap_auc_interval(y, scores, seed)
     single = {}

@@ -45,12 +45,12 @@ from fakevoice.synth.scenes import (
     average_spectrum,
     band_limit,
     coloured_noise,
-    energy_above,
     fade,
     match_brightness,
     render_scene,
     rolloff,
     room_bank,
+    share_above_db,
     tuxpaint_effects,
 )
 
@@ -685,8 +685,8 @@ _CREST = PeakLimit(9.0, 13.0)
 
 def _level(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     x, _ = _LEVEL(x, SR, rng)
-    hf = energy_above(x, SR, 4000)
-    before = rolloff(*average_spectrum(x, SR))
+    f, pxx = average_spectrum(x, SR)
+    hf, before = share_above_db(f, pxx, 4000), rolloff(f, pxx)
     x, _ = _CREST(x, SR, rng)
     # Limiting turns the loud vowels down and leaves the quiet consonants, so it raises the
     # share of energy above 4 kHz and the roll-off, most on the peakiest voices: synthesisers

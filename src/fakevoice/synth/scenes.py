@@ -233,14 +233,12 @@ def match_brightness(
     if len(x) == 0 or not np.any(x):
         return x.astype(np.float32, copy=False)
     f, pxx = average_spectrum(x, sr)
-    hi_band = f >= 4000.0
 
     def gain(t: float, g: float) -> np.ndarray:
         return np.clip(tilt_gain_db(f, t) + shelf_gain_db(f, g), -18.0, 18.0)
 
     def share_db(t: float, g: float) -> float:
-        p = pxx * 10 ** (gain(t, g) / 10)
-        return float(10 * np.log10(p[hi_band].sum() / (p.sum() + EPS) + EPS))
+        return share_above_db(f, pxx * 10 ** (gain(t, g) / 10), 4000.0)
 
     def rolloff_at(t: float, g: float) -> float:
         return rolloff(f, pxx * 10 ** (gain(t, g) / 10))
@@ -253,13 +251,14 @@ def match_brightness(
     return _zero_phase(x, sr, lambda freq: tilt_gain_db(freq, t) + shelf_gain_db(freq, g))
 
 
-def energy_above(x: np.ndarray, sr: int, hz: float, cutoff: float | None = None) -> float:
-    """Share of the long-term spectrum's energy above ``hz``, in dB (of what lies below
-    ``cutoff``, when given)."""
-    f, pxx = average_spectrum(x, sr)
-    if cutoff is not None:
-        pxx = np.where(f < cutoff, pxx, 0.0)
+def share_above_db(f: np.ndarray, pxx: np.ndarray, hz: float) -> float:
+    """Share of the power spectrum ``pxx`` (at frequencies ``f``) above ``hz``, in dB."""
     return float(10 * np.log10(pxx[f >= hz].sum() / (pxx.sum() + EPS) + EPS))
+
+
+def energy_above(x: np.ndarray, sr: int, hz: float) -> float:
+    """Share of the long-term spectrum's energy above ``hz``, in dB."""
+    return share_above_db(*average_spectrum(x, sr), hz)
 
 
 def high_shelf(

@@ -123,7 +123,7 @@ def fit_normalizer(ctx: Context) -> None:
         # scene-trained: statistics of simulated training scenes, as the model will see them
         b = ctx.scenes.maker.batch(rng(ctx.cfg.seed, "normalizer"), 128)
         x, _ = ctx.scenes.features(b["wave"])
-        ctx.model.fit_normalizer(x.transpose(1, 2).reshape(-1, x.shape[1]).double().float())
+        ctx.model.fit_normalizer(x.transpose(1, 2).reshape(-1, x.shape[1]))
         return
     for s in range(0, len(ctx.train_idx), 256):
         x, n = ctx.batch(ctx.train_idx[s : s + 256], None)

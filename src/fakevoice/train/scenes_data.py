@@ -20,7 +20,7 @@ from fakevoice.features import FrontEnd
 from fakevoice.metric import score_arrays
 from fakevoice.models.common import torch_threads
 from fakevoice.seeding import rng
-from fakevoice.simulate import NoiseBank, SceneMaker, SceneSettings
+from fakevoice.simulate import NoiseBank, SceneMaker, targets
 from fakevoice.train.groups import group_split, voice_groups, voice_summary
 from fakevoice.train.waves import load_waves
 
@@ -37,11 +37,6 @@ class SceneData:
     def features(self, waves: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.front(torch.from_numpy(waves))
         return x, torch.full((len(x),), x.shape[-1], dtype=torch.int64)
-
-
-def _settings(cfg) -> SceneSettings:
-    s = cfg.scenes
-    return SceneSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(s).items()})
 
 
 def prepare_scenes(
@@ -80,7 +75,6 @@ def prepare_scenes(
         bank = NoiseBank(noise_clips, speech=speech, chunk=HOP_32K)
     else:
         bank = NoiseBank(noise_clips, cfg.noise_quantile)
-    settings = _settings(cfg)
 
     def get(k: int) -> np.ndarray:
         return store.get(int(good[k]))
@@ -91,15 +85,14 @@ def prepare_scenes(
             "real": [int(i) for i in idx if labels[i] == 0],
         }
 
-    maker = SceneMaker(pools(train_idx), get, bank, settings)
+    maker = SceneMaker(pools(train_idx), get, bank, cfg.scenes)
     val_pools = pools(val_idx)
     if not val_pools["fake"] or not val_pools["real"]:
         val_pools = pools(train_idx)  # too few clips to hold a voice of each class out
-    val_maker = SceneMaker(val_pools, get, bank, settings)
+    val_maker = SceneMaker(val_pools, get, bank, cfg.scenes)
     b = val_maker.batch(rng(cfg.seed, "val-scenes"), cfg.val_scenes)
-    data = SceneData(maker, front, torch.zeros(0), np.zeros((0, 3)), len(bank), len(set(groups)))
-    data.val_x, _ = data.features(b["wave"])
-    data.val_y = np.concatenate([b["target"], b["comp"][:, None]], axis=1).astype(np.float32)
+    val_x = front(torch.from_numpy(b["wave"]))
+    data = SceneData(maker, front, val_x, targets(b), len(bank), len(set(groups)))
     return data, ok, train_idx, val_idx, skipped
 
 
@@ -107,13 +100,8 @@ def prepare_scenes(
 def validation_logits(model, data: SceneData) -> torch.Tensor:
     was = model.training
     model.eval()
-    out = [
-        model(
-            data.val_x[s : s + 128],
-            torch.full((len(data.val_x[s : s + 128]),), data.val_x.shape[-1]),
-        )
-        for s in range(0, len(data.val_x), 128)
-    ]
+    frames = data.val_x.shape[-1]
+    out = [model(part, torch.full((len(part),), frames)) for part in torch.split(data.val_x, 128)]
     model.train(was)
     return torch.cat(out)
 

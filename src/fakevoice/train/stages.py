@@ -212,9 +212,10 @@ class Scenes(Stage):
     def _batch(ctx: Context, b: dict[str, np.ndarray]) -> Batch:
         # the front end runs here, in the training thread: torch's thread count is global,
         # and a worker changing it would change the order of the model's float sums
+        from fakevoice.simulate import targets
+
         x, n = ctx.scenes.features(b["wave"])
-        y = np.concatenate([b["target"], b["comp"][:, None]], axis=1).astype(np.float32)
-        return {"x": x, "n": n, "y": torch.from_numpy(y)}
+        return {"x": x, "n": n, "y": torch.from_numpy(targets(b))}
 
     def batches(self, ctx, state, rng):
         # one generator per batch, drawn from the epoch's: the same batches whether they
