@@ -67,9 +67,14 @@ def test_detector_learns_the_task(toy_contest, tmp_path, cache) -> None:
 
 
 def test_detector_scores_the_genuine_contest_clips(toy_contest, tmp_path, cache, contest_fixtures):
-    cfg = resolve("detector", epochs=1, sets=QUICK)
+    # the options off by default are exercised here: Platt calibration, coarse fake
+    # clusters for the validation split, lossy codecs in the scenes
+    extra = ["calibration=platt", "fake_clusters=2", "scenes.p_codec=0.5"]
+    cfg = resolve("detector", epochs=1, sets=[*QUICK, *extra])
     run = tmp_path / "run"
-    train(cfg, toy_contest, run, cache_dir=cache)
+    metrics = train(cfg, toy_contest, run, cache_dir=cache)
+    model, _ = load_model(run)
+    assert torch.allclose(model.bias, torch.tensor([metrics["bias_fake"], metrics["bias_real"]]))
     out = tmp_path / "fixtures.csv"
     res = predict(run, [contest_fixtures], out)
     sub = pd.read_csv(out)

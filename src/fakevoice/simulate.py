@@ -25,6 +25,7 @@ from scipy import fft as sfft
 from fakevoice.audio import SAMPLE_RATE
 
 COMPOSITIONS = ("none", "F", "R", "FF", "RR", "FR")
+CODECS = {"ogg": ("OGG", "VORBIS"), "mp3": ("MP3", "MPEG_LAYER_III")}
 FRAME = SAMPLE_RATE // 50  # 20 ms
 
 
@@ -46,11 +47,20 @@ class SceneSettings:
     eq_db_per_octave: float = 4.0
     level_dbfs: tuple[float, float] = (-32.0, -14.0)
     p_clip: float = 0.05
+    # lossy re-encoding of the finished scene (libsndfile's Vorbis and MP3 encoders) at a
+    # compression level drawn in ``codec_level``
+    p_codec: float = 0.0
+    codecs: tuple[str, ...] = ("ogg", "mp3")
+    codec_level: tuple[float, float] = (0.3, 1.0)
 
     def validate(self) -> None:
         w = np.asarray(self.weights, dtype=float)
         if len(w) != len(COMPOSITIONS) or (w < 0).any() or w.sum() <= 0:
             raise ValueError(f"weights: {len(COMPOSITIONS)} non-negative numbers, not all 0")
+        if self.p_codec > 0 and (not self.codecs or set(self.codecs) - set(CODECS)):
+            raise ValueError(f"codecs: a non-empty choice of {', '.join(CODECS)}")
+        if not 0.0 <= self.codec_level[0] <= self.codec_level[1] <= 1.0:
+            raise ValueError("codec_level: 0 <= low <= high <= 1")
         for name in ("voice_seconds", "snr_db", "rt60", "band_hz", "level_dbfs"):
             lo, hi = getattr(self, name)
             if lo > hi:
@@ -177,6 +187,24 @@ def reverb(x: np.ndarray, rng: np.random.Generator, s: SceneSettings) -> np.ndar
     return (y * _rms(x) / _rms(y)).astype(np.float32)
 
 
+def lossy(x: np.ndarray, kind: str, level: float) -> np.ndarray:
+    """``x`` encoded with codec ``kind`` at compression ``level`` (0 best, 1 smallest) and
+    decoded again, cut or padded to its length."""
+    import io
+
+    import soundfile as sf
+
+    fmt, subtype = CODECS[kind]
+    buf = io.BytesIO()
+    # libsndfile's MP3 encoder refuses exactly 1.0
+    level = min(level, 0.99) if kind == "mp3" else level
+    sf.write(buf, x, SAMPLE_RATE, format=fmt, subtype=subtype, compression_level=level)
+    buf.seek(0)
+    y, _ = sf.read(buf, dtype="float32")
+    y = y[: len(x)]
+    return np.pad(y, (0, len(x) - len(y))) if len(y) < len(x) else y
+
+
 def crop_voice(x: np.ndarray, rng: np.random.Generator, seconds: float) -> np.ndarray:
     """A stretch of about ``seconds`` of clean clip ``x`` that holds speech: of a few random
     starts, the one with the most audible frames."""
@@ -250,6 +278,9 @@ class SceneMaker:
             top = float(np.abs(y).max()) * rng.uniform(0.2, 0.6)
             y = np.clip(y, -top, top)
         y = np.clip(y, -1.0, 1.0).astype(np.float32)
+        if s.p_codec > 0 and rng.random() < s.p_codec:
+            kind = s.codecs[int(rng.integers(len(s.codecs)))]
+            y = np.clip(lossy(y, kind, float(rng.uniform(*s.codec_level))), -1.0, 1.0)
         target = np.array(["fake" in classes, "real" in classes], dtype=np.float32)
         return y, target, comp
 

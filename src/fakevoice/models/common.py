@@ -146,7 +146,9 @@ class Detector(nn.Module):
         # composition head's softmax, or the mean of both
         self.presence_from = "presence"
         if head == "presence":
+            # calibration: sigmoid(logit / temperature + bias) per column (bias 0 unless Platt)
             self.register_buffer("temperature", torch.ones(2))
+            self.register_buffer("bias", torch.zeros(2))
 
     def raw_input(self, x: torch.Tensor, n_valid: torch.Tensor) -> torch.Tensor:
         """Pooling before normalisation: (B, C) clip means over valid frames, or (B, C, T)."""
@@ -179,7 +181,7 @@ class Detector(nn.Module):
         if self.head == "sigmoid":
             return torch.sigmoid(logits)
         if self.head == "presence":
-            presence = torch.sigmoid(logits[:, :2] / self.temperature)
+            presence = torch.sigmoid(logits[:, :2] / self.temperature + self.bias)
             if self.presence_from == "presence":
                 return presence
             comp = torch.softmax(logits[:, 2:], dim=-1)

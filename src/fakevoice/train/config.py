@@ -59,6 +59,10 @@ class TrainConfig:
     val_scenes: int = 600
     composition_weight: float = 0.5
     calibration: str = "temperature"
+    # Clusters the fake training clips are grouped into for the validation split (0: as
+    # many as the real clips get, about 25 clips each); few clusters follow generators,
+    # so validation holds out whole generators (train/groups.py).
+    fake_clusters: int = 0
     noise_quantile: float = 0.35
     # Where the noise bank's stretches come from: "vad" (Silero's non-speech chunks of the
     # unlabeled clips), "quiet" (each clip's quietest frames, below noise_quantile of its
@@ -112,8 +116,10 @@ class TrainConfig:
             problems.append("scene_workers must be >= 0")
         if self.steps_per_epoch < 1 or self.val_scenes < 8:
             problems.append("steps_per_epoch must be >= 1 and val_scenes >= 8")
-        if self.calibration not in ("none", "temperature"):
-            problems.append("calibration must be none or temperature")
+        if self.calibration not in ("none", "temperature", "platt"):
+            problems.append("calibration must be none, temperature or platt")
+        if self.fake_clusters < 0:
+            problems.append("fake_clusters must be >= 0")
         if not 0.0 < self.noise_quantile < 1.0:
             problems.append("noise_quantile must lie strictly between 0 and 1")
         try:

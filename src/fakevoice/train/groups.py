@@ -3,9 +3,11 @@
 The contest layout has no speaker ids, and a validation of random clips shares voices (and
 generators) with training: the prototype's scored 0.087 while the test scored 0.311. Clips
 are grouped per class by k-means on a voice summary (mean and spread of each log-mel band,
-standardised); fake clusters tend to follow their generator, so holding out whole clusters
-also holds out (part of) generators. Validation takes whole clusters of each class until
-it has ``val_fraction`` of that class's clips.
+standardised); real clusters stand for speakers (about 25 clips each). Fake clusters tend
+to follow their generator when there are few of them, so the fakes get ``fake_clusters``
+coarse clusters: holding one or two out holds out (most of) a generator, and validation
+then meets fakes of a kind the model did not train on, as the test does. Validation takes
+whole clusters of each class until it has ``val_fraction`` of that class's clips.
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ def voice_summary(logmel: np.ndarray) -> np.ndarray:
 
 
 def voice_groups(
-    summaries: np.ndarray, labels: np.ndarray, seed: int, clips_per_group: int = 25
+    summaries: np.ndarray,
+    labels: np.ndarray,
+    seed: int,
+    clips_per_group: int = 25,
+    fake_clusters: int = 0,
 ) -> np.ndarray:
-    """A group id per clip: k-means clusters within each label, ids unique across labels."""
+    """A group id per clip: k-means clusters within each label, ids unique across labels.
+    Label 1 (fake) gets ``fake_clusters`` clusters when that is positive."""
     from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
 
@@ -30,6 +37,8 @@ def voice_groups(
     for cls in np.unique(labels):
         idx = np.flatnonzero(labels == cls)
         k = max(1, min(len(idx) // clips_per_group, 200))
+        if cls == 1 and fake_clusters > 0:
+            k = max(1, min(fake_clusters, len(idx)))
         if k == 1:
             groups[idx] = next_id
             next_id += 1

@@ -153,8 +153,8 @@ def _finish_scenes(ctx: Context) -> dict[str, Any]:
     from fakevoice.train.scenes_data import calibrate, scene_metrics
 
     out: dict[str, Any] = scene_metrics(ctx.model, ctx.scenes, "uncalibrated_val_")
-    if ctx.cfg.calibration == "temperature":
-        out.update(calibrate(ctx.model, ctx.scenes))
+    if ctx.cfg.calibration != "none":
+        out.update(calibrate(ctx.model, ctx.scenes, ctx.cfg.calibration))
     out.update(scene_metrics(ctx.model, ctx.scenes))
     out["noise_pieces"] = ctx.scenes.n_noise
     out["voice_groups"] = ctx.scenes.n_groups

@@ -58,7 +58,7 @@ def prepare_scenes(
         summaries = np.stack(
             [voice_summary(front(torch.from_numpy(store.get(int(i))))[0].numpy()) for i in good]
         )
-    groups = voice_groups(summaries, labels, cfg.seed)
+    groups = voice_groups(summaries, labels, cfg.seed, fake_clusters=cfg.fake_clusters)
     train_idx, val_idx = group_split(groups, labels, cfg.val_fraction, rng(cfg.seed, "split"))
     skipped = list(store.failed)
     noise_clips: list[np.ndarray] = []
@@ -140,11 +140,39 @@ def fit_temperature(logits: torch.Tensor, target: torch.Tensor) -> float:
     return float(np.exp((lo + hi) / 2))
 
 
+def fit_platt(logits: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
+    """(T, b) minimising the log loss of sigmoid(logits / T + b); T > 0 keeps the ranking."""
+    log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    z, y = logits.to(torch.float64), target.to(torch.float64)
+    opt = torch.optim.LBFGS([log_t, b], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(z / log_t.exp() + b, y)
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+    t = float(np.clip(np.exp(float(log_t)), np.exp(-3.0), np.exp(3.0)))
+    return t, float(np.clip(float(b), -10.0, 10.0))
+
+
 @torch.no_grad()
-def calibrate(model, data: SceneData) -> dict[str, float]:
-    """Per-column temperatures fitted on the validation scenes, stored in the model."""
+def calibrate(model, data: SceneData, method: str = "temperature") -> dict[str, float]:
+    """Per-column calibration fitted on the validation scenes, stored in the model:
+    ``temperature`` (one scale per column) or ``platt`` (a scale and a bias)."""
     logits = validation_logits(model, data)[:, :2]
     target = torch.from_numpy(data.val_y[:, :2])
-    temps = [fit_temperature(logits[:, k], target[:, k]) for k in range(2)]
+    if method == "platt":
+        fits = [fit_platt(logits[:, k], target[:, k]) for k in range(2)]
+    else:
+        fits = [(fit_temperature(logits[:, k], target[:, k]), 0.0) for k in range(2)]
+    temps, biases = zip(*fits, strict=True)
     model.temperature.copy_(torch.tensor(temps, dtype=model.temperature.dtype))
-    return {"temperature_fake": temps[0], "temperature_real": temps[1]}
+    model.bias.copy_(torch.tensor(biases, dtype=model.bias.dtype))
+    out = {"temperature_fake": temps[0], "temperature_real": temps[1]}
+    if method == "platt":
+        out |= {"bias_fake": biases[0], "bias_real": biases[1]}
+    return out
