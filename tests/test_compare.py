@@ -82,6 +82,12 @@ def test_compare_writes_leaderboard_and_breakdown(toy_contest: Path, tmp_path: P
     before = (out / "runs" / "mel-cnn" / "model.pt").stat().st_mtime_ns
     compare(data, ["mel-cnn"], out, epochs=1)
     assert (out / "runs" / "mel-cnn" / "model.pt").stat().st_mtime_ns == before
+    # finished runs stand under labels of their own: variants of one model side by side
+    run = out / "runs" / "mel-cnn"
+    res = compare(data, ["prior"], tmp_path / "cmp2", runs={"mel-cnn": run, "mel-cnn-b": run})
+    rows = res.leaderboard.set_index("model")
+    assert set(rows.index) == {"prior", "mel-cnn", "mel-cnn-b"}
+    assert rows.loc["mel-cnn", "score"] == rows.loc["mel-cnn-b", "score"]
 
 
 def test_compare_cli_without_answer_still_ranks_validation(

@@ -243,8 +243,10 @@ def compare(
     batch_size: int = 64,
     runs: Mapping[str, str | Path] | None = None,
 ) -> CompareResult:
-    """``runs`` maps a model name to a finished run directory to score as it is, instead
-    of training that model here (``make demo`` reuses the run it has just trained)."""
+    """``runs`` maps a name to a finished run directory to score as it is, instead of
+    training that model here (``make demo`` reuses the run it has just trained); a name
+    that is not a registered model labels its row (``detector-platt=runs/b``), so
+    variants of one model stand side by side."""
     data_dir, out = Path(data_dir), Path(out_dir)
     names = list(dict.fromkeys(m.strip() for m in models if m.strip()))
     if not names:
@@ -263,9 +265,11 @@ def compare(
     cache = Path(cache_dir) if cache_dir is not None else out / "cache"
     _warm_cache(configs, data_dir, cache)
     rows, detail = [], []
-    for cfg in tqdm(configs, desc="compare", unit="model", disable=None):
-        if cfg.model in given:
-            run = given[cfg.model]
+    for name, cfg in tqdm(
+        list(zip(names, configs, strict=True)), desc="compare", unit="model", disable=None
+    ):
+        if name in given:
+            run = given[name]
             metrics = read_json(run / METRICS)
         else:
             run = out / "runs" / cfg.model
@@ -275,7 +279,7 @@ def compare(
         sub_path = run / "submission.csv"
         predict(run, [data_dir], sub_path, batch_size=batch_size)
         row: dict[str, Any] = {
-            "model": cfg.model,
+            "model": name,
             "val_accuracy": metrics["val_accuracy"],
             # the contest score on validation scenes of held-out voices (scene models)
             "val_score": metrics.get("val_score", float("nan")),
@@ -289,7 +293,7 @@ def compare(
             row.update(score=score.score, auc=score.auc, brier=score.brier, ece=score.ece)
             row.update({f"auc_{k}": c.auc for k, c in score.columns.items()})
             if data.meta is not None and "id" in data.meta.columns:
-                detail += breakdown(cfg.model, data.answer, sub, data.meta)
+                detail += breakdown(name, data.answer, sub, data.meta)
         rows.append(row)
     board = pd.DataFrame(rows).reindex(columns=LEADERBOARD_COLUMNS)
     if data.answer is not None:

@@ -44,8 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         dest="runs",
         action="append",
         default=[],
-        metavar="MODEL=RUN",
-        help="score this finished run for MODEL instead of training it (repeatable)",
+        metavar="NAME=RUN",
+        help="score this finished run as row NAME (a model's name replaces training it; "
+        "any other name labels a variant); repeatable",
     )
 
 
