@@ -25,7 +25,8 @@ from typing import Any
 
 from fakevoice.errors import FakevoiceError
 from fakevoice.synth.audit import NUISANCE
-from fakevoice.synth.builder import BuildOptions, build
+from fakevoice.synth.build import build
+from fakevoice.synth.options import BuildOptions
 
 SMALL_JOINT_TARGET = 0.62
 SMALL_FEATURE_TARGET = 0.57

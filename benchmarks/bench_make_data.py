@@ -23,7 +23,8 @@ import threading
 import time
 from pathlib import Path
 
-from fakevoice.synth.builder import SIZES, BuildOptions, build, default_cache_dir
+from fakevoice.synth.build import build
+from fakevoice.synth.options import SIZES, BuildOptions, default_cache_dir
 
 
 def _pss_kb(pid: int) -> int:

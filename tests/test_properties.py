@@ -157,15 +157,16 @@ def test_any_scene_is_finite_exact_length_and_reproducible(vs, seed) -> None:
     st.integers(0, 2**32 - 1),
 )
 def test_transforms_keep_length_and_stay_finite(x, seed) -> None:
-    from fakevoice.synth import scenes
+    from fakevoice.synth import transforms as tf
 
+    kinds = ("hum", "white", "pink", "brown", "blue")
     for t in (
-        scenes.Gain(),
-        scenes.Loudness(),
-        scenes.PeakLimit(),
-        scenes.BandLimit(),
-        scenes.ColouredNoise(),
-        scenes.Hum(),
+        tf.Loudness(),
+        tf.PeakLimit(),
+        tf.BandLimit(),
+        tf.BackgroundNoise(kinds, [1.0] * len(kinds)),
+        tf.ColouredNoise(),
+        tf.Codec(),
     ):
         y, _ = t(x, SCENE_SR, np.random.default_rng(seed))
         assert len(y) == len(x), type(t).__name__

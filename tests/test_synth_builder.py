@@ -7,7 +7,9 @@ Needs the Debian speech packages (`make setup`); skipped with the reason when mi
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +20,9 @@ import pytest
 from fakevoice.audio import read_audio
 from fakevoice.cli import main as cli_main
 from fakevoice.errors import FakevoiceError
-from fakevoice.synth import builder
-from fakevoice.synth.builder import SIZES, BuildOptions, build, default_cache_dir
+from fakevoice.synth import options
+from fakevoice.synth.build import build
+from fakevoice.synth.options import SIZES, BuildOptions, default_cache_dir
 
 pytestmark = [pytest.mark.synth, pytest.mark.slow]
 
@@ -39,13 +42,36 @@ def _skip_reason() -> str | None:
     return None
 
 
+def _link_tree(src: Path, dst: Path) -> None:
+    """``dst`` as a copy of ``src`` made of hard links where the file system allows (the
+    caches replace files atomically, never write into them, so the user's copies are safe)."""
+
+    def link(a: str, b: str) -> None:
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+
+    shutil.copytree(src, dst, copy_function=link, dirs_exist_ok=True)
+
+
 @pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> Path:
+def synth_cache(tmp_path_factory) -> Path:
+    """A synthesis cache of the tests' own, so they never write into the user's; it starts
+    as a linked copy of the user's cache, so what is synthesised there is not done again."""
+    cache = tmp_path_factory.mktemp("synth-cache")
+    if default_cache_dir().is_dir():
+        _link_tree(default_cache_dir(), cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory, synth_cache: Path) -> Path:
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
     out = tmp_path_factory.mktemp("bench") / "tiny"
-    build(BuildOptions(out=out, size="tiny", seed=0, cache_dir=default_cache_dir(), progress=False))
+    build(BuildOptions(out=out, size="tiny", seed=0, cache_dir=synth_cache, progress=False))
     return out
 
 
@@ -126,10 +152,11 @@ def test_audit_passes_and_baseline_is_reported(tiny: Path):
 # Seeds no other test uses; before the brightness fix (issue 11) all three failed the audit
 # (joint AUC 0.71, 0.69, 0.67: spectral roll-off alone reached 0.72).
 @pytest.mark.parametrize("seed", [95, 96, 97])
-def test_unseen_seeds_pass_the_audit_without_a_brightness_cue(seed: int, tiny, tmp_path: Path):
+def test_unseen_seeds_pass_the_audit_without_a_brightness_cue(
+    seed: int, tiny, tmp_path: Path, synth_cache: Path
+):
     out = tmp_path / f"tiny{seed}"
-    build(BuildOptions(out=out, size="tiny", seed=seed, cache_dir=default_cache_dir(),
-                       progress=False))  # fmt: skip
+    build(BuildOptions(out=out, size="tiny", seed=seed, cache_dir=synth_cache, progress=False))
     audit = json.loads((out / "datacard.json").read_text())["audit"]
     low, high = audit["nuisance_auc_ci"]
     assert audit["passed"] and low <= audit["nuisance_auc"] <= high
@@ -152,13 +179,13 @@ def test_train_languages_are_balanced(tiny: Path):
 
 
 @pytest.fixture()
-def micro(monkeypatch, tiny):
+def micro(monkeypatch, tiny, synth_cache: Path):
     """`tiny`'s pool with few clips: builds in seconds from the warm cache."""
     monkeypatch.setitem(
-        builder.SIZES, "tiny", replace(SIZES["tiny"], train=16, test=10, unlabeled=4)
+        options.SIZES, "tiny", replace(SIZES["tiny"], train=16, test=10, unlabeled=4)
     )
     return BuildOptions(
-        out=Path("unused"), size="tiny", seed=0, cache_dir=default_cache_dir(), progress=False,
+        out=Path("unused"), size="tiny", seed=0, cache_dir=synth_cache, progress=False,
         audit=False,
     )  # fmt: skip
 

@@ -8,10 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fakevoice.audio import SAMPLE_RATE
 from fakevoice.errors import FakevoiceError
-from fakevoice.synth import builder, engines
+from fakevoice.synth import engines
 from fakevoice.synth import segments as seg
+from fakevoice.synth.filters import average_spectrum, energy_above, rolloff
+from fakevoice.synth.levels import limit_crest
+from fakevoice.synth.pool import RESYNTH_SHARE, fake_requests
 from fakevoice.synth.sources import Utterance
+from fakevoice.synth.voices import VoiceTable, level_voice
 
 
 def _pool() -> list[Utterance]:
@@ -27,7 +32,7 @@ def test_fake_voices_keep_one_language_and_one_source_speaker() -> None:
     pool = _pool()
     gens = [engines.GENERATORS[n] for n in ("espeak-ng", "world-vc", "griffinlim")]
     p = np.full(len(pool), 1.0 / len(pool))
-    _, fields = builder._fake_requests(np.random.default_rng(0), pool, p, gens, 300, engines)
+    _, fields = fake_requests(np.random.default_rng(0), pool, p, gens, 300, engines)
     seen: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for klass, identity, _, _gen, speaker, lang in fields:
         assert klass == "fake"
@@ -48,11 +53,11 @@ def _segment(identity: str, language: str, key: str, klass: str = "fake") -> seg
 def test_voice_table_refuses_an_identity_that_mixes_languages() -> None:
     real = [_segment("a", "en", "r1", "real"), _segment("c", "fr", "r2", "real")]
     ok = [_segment("espeak-ng#0/en", "en", "k1"), _segment("espeak-ng#0/fr", "fr", "k2")]
-    table = builder.VoiceTable(real + ok)
+    table = VoiceTable(real + ok)
     assert table.languages == ["en", "fr"]
     mixed = [_segment("espeak-ng#0", "en", "k1"), _segment("espeak-ng#0", "fr", "k2")]
     with pytest.raises(FakevoiceError, match="mixes languages"):
-        builder.VoiceTable(mixed)
+        VoiceTable(mixed)
 
 
 def test_the_family_is_drawn_first(tmp_path: Path) -> None:
@@ -68,11 +73,11 @@ def test_the_family_is_drawn_first(tmp_path: Path) -> None:
     vocoders = ("world-vc", "griffinlim", "hifigan-universal")
     for g in ("espeak-ng", *vocoders):
         segs.append(make("fake", f"{g}#0/fr", g, g))
-    table = builder.VoiceTable(segs, resynth=vocoders)
+    table = VoiceTable(segs, resynth=vocoders)
     rng = np.random.default_rng(1)
     drawn = [table.draw(rng, "fake", 0.5)[1]["generator"] for _ in range(600)]
     share = np.mean([g in vocoders for g in drawn])
-    assert abs(share - builder.RESYNTH_SHARE) < 0.06, share
+    assert abs(share - RESYNTH_SHARE) < 0.06, share
 
 
 def test_levelling_keeps_the_share_of_high_frequencies() -> None:
@@ -80,9 +85,7 @@ def test_levelling_keeps_the_share_of_high_frequencies() -> None:
     share of energy above 4 kHz by 17 dB on this signal; that share is put back."""
     from scipy import signal
 
-    from fakevoice.synth.scenes import energy_above
-
-    sr = builder.SR
+    sr = SAMPLE_RATE
     n = 2 * sr
     pulses = np.zeros(n)
     pulses[:: sr // 110] = 1.0
@@ -90,11 +93,9 @@ def test_levelling_keeps_the_share_of_high_frequencies() -> None:
     vowel = signal.sosfilt(signal.butter(2, 800, fs=sr, output="sos"), pulses) * voiced
     hiss = np.random.default_rng(0).standard_normal(n) * ~voiced
     x = (0.5 * vowel / np.abs(vowel).max() + 0.01 * hiss).astype(np.float32)
-    y = builder._level(x, np.random.default_rng(1))
+    y = level_voice(x, np.random.default_rng(1))
     assert abs(energy_above(y, sr, 4000) - energy_above(x, sr, 4000)) < 2.0
     # ...and so is the roll-off, which limiting raised too (the leak of issue 11)
-    from fakevoice.synth.scenes import average_spectrum, limit_crest, rolloff
-
     before = rolloff(*average_spectrum(x, sr))
     limited = limit_crest(x, sr, 9.0)
     assert rolloff(*average_spectrum(limited, sr)) > before * 1.1  # the effect is real

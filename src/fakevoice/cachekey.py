@@ -1,5 +1,5 @@
-"""Keys of on-disk caches: the settings plus every file's path, size and modification time,
-so a changed file or setting never reuses a stale entry."""
+"""Where the on-disk caches live, and their keys: the settings plus every file's path, size
+and modification time, so a changed file or setting never reuses a stale entry."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+
+def cache_root(kind: str) -> Path:
+    """``$FAKEVOICE_CACHE/KIND``, or ``~/.cache/fakevoice/KIND`` (kinds: synth, features,
+    waves)."""
+    env = os.environ.get("FAKEVOICE_CACHE")
+    return (Path(env) if env else Path.home() / ".cache" / "fakevoice") / kind
 
 
 def cache_key(settings: Any, paths: Sequence[str]) -> str:

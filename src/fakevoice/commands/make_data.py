@@ -12,13 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fakevoice.synth.builder import (
-    DEFAULT_HELDOUT_GENERATORS,
-    SIZES,
-    BuildOptions,
-    build,
-    default_cache_dir,
-)
+from fakevoice.synth.build import build
+from fakevoice.synth.options import SIZES, BuildOptions, default_cache_dir
+from fakevoice.synth.pool import DEFAULT_HELDOUT_GENERATORS
 
 NAME = "make-data"
 HELP = "build the embedded benchmark (contest layout, answers and data card)"
@@ -53,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--cache-dir",
         type=Path,
         default=None,
-        help="synthesis cache (default $FAKEVOICE_CACHE or ~/.cache/fakevoice/synth)",
+        help="synthesis cache (default $FAKEVOICE_CACHE/synth or ~/.cache/fakevoice/synth)",
     )
     p.add_argument("--force", action="store_true", help="replace an existing build in OUT")
     p.add_argument(

@@ -1,1 +1,1 @@
-"""The embedded benchmark: real voices from Debian packages, synthesisers, scenes, the builder."""
+"""The embedded benchmark: real voices from Debian packages, synthesisers, scenes, the build."""

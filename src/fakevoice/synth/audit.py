@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import signal
-from scipy.fft import dct
 
+from fakevoice import organisers
 from fakevoice.metric import constant_prior_score, score_arrays
 from fakevoice.seeding import derive_seed
-from fakevoice.synth.scenes import average_spectrum, rolloff, silence_fraction
+from fakevoice.synth.filters import average_spectrum, rolloff
+from fakevoice.synth.levels import silence_fraction
 
 MAX_NUISANCE_AUC = 0.65
 # The rule: a build fails when the lower end of the joint AUC's 95 % bootstrap interval is
@@ -40,52 +40,28 @@ NUISANCE = (
     "above_12k_db",
     "silence_fraction",
 )
-N_MFCC = 13
-
-try:  # the organisers used librosa; fall back to the same recipe in numpy/scipy
-    import librosa
-except ImportError:  # pragma: no cover - librosa is installed here
-    librosa = None
-
-
-def _mel_filterbank(sr: int, n_fft: int, n_mels: int = 128) -> np.ndarray:
-    def hz_to_mel(f):
-        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
-
-    def mel_to_hz(m):
-        return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
-
-    edges = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2), n_mels + 2))
-    freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
-    fb = np.zeros((n_mels, len(freqs)))
-    for m in range(n_mels):
-        lo, c, hi = edges[m : m + 3]
-        fb[m] = np.clip(np.minimum((freqs - lo) / (c - lo), (hi - freqs) / (hi - c)), 0, None)
-        fb[m] *= 2.0 / (hi - lo)
-    return fb
 
 
 @functools.lru_cache(maxsize=4)
 def _librosa_mel(sr: int) -> np.ndarray:
-    return librosa.filters.mel(sr=sr, n_fft=2048)
+    import librosa
+
+    return librosa.filters.mel(sr=sr, n_fft=organisers.MFCC_FFT, n_mels=organisers.MFCC_MELS)
 
 
-def mfcc_mean(x: np.ndarray, sr: int, n_mfcc: int = N_MFCC) -> np.ndarray:
-    """Mean over time of ``n_mfcc`` MFCCs (librosa's defaults: 2048-point FFT, 128 mels)."""
+def mfcc_mean(x: np.ndarray, sr: int, n_mfcc: int = organisers.N_MFCC) -> np.ndarray:
+    """Mean over time of ``n_mfcc`` MFCCs as the organisers computed them (librosa's
+    defaults: 2048-point FFT, 128 mels; librosa comes with the ``synth`` extra)."""
+    import librosa
+
+    n_fft = organisers.MFCC_FFT
     x = np.asarray(x, dtype=np.float32)
-    if len(x) < 2048:
-        x = np.pad(x, (0, 2048 - len(x)))
-    if librosa is not None:
-        # librosa.feature.mfcc(y=x) step by step, with the mel basis built once, not per clip
-        power = np.abs(librosa.stft(x, n_fft=2048, hop_length=512)) ** 2
-        log_mel = librosa.power_to_db(_librosa_mel(sr) @ power)
-        return librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc).mean(axis=1).astype(np.float64)
-    _, _, spec = signal.stft(x, fs=sr, nperseg=2048, noverlap=2048 - 512, boundary="even")
-    power = np.abs(spec * 1024) ** 2
-    mel = _mel_filterbank(sr, 2048) @ power
-    log_mel = 10.0 * np.log10(np.maximum(mel, 1e-10))
-    log_mel = np.maximum(log_mel, log_mel.max() - 80.0)
-    return dct(log_mel, axis=0, type=2, norm="ortho")[:n_mfcc].mean(axis=1)
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    # librosa.feature.mfcc(y=x) step by step, with the mel basis built once, not per clip
+    power = np.abs(librosa.stft(x, n_fft=n_fft, hop_length=512)) ** 2
+    log_mel = librosa.power_to_db(_librosa_mel(sr) @ power)
+    return librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc).mean(axis=1).astype(np.float64)
 
 
 def nuisance_features(x: np.ndarray, sr: int) -> dict[str, float]:
@@ -172,7 +148,7 @@ def mfcc_baseline(
     ia, iv = train_test_split(idx, test_size=0.2, random_state=rs)
     model = make_pipeline(
         StandardScaler(),
-        MLPClassifier(hidden_layer_sizes=(128, 64), max_iter=500, random_state=rs),
+        MLPClassifier(hidden_layer_sizes=organisers.HIDDEN, max_iter=500, random_state=rs),
     )
     model.fit(X_train[ia], y_train[ia])
     right = model.predict(X_train[iv]) == y_train[iv]
@@ -225,7 +201,7 @@ def run_audit(
     base = score_arrays(answer, np.stack([p_fake, 1.0 - p_fake], axis=1))
     prior = constant_prior_score(answer)
     report["baseline"] = {
-        "model": "mean MFCC(13) + MLP(128, 64), 80/20 split",
+        "model": f"mean MFCC({organisers.N_MFCC}) + MLP{organisers.HIDDEN}, 80/20 split",
         "val_accuracy": round(acc, 4),
         "val_accuracy_by_generator": by_kind,
         "test_score": round(base.score, 4),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fakevoice.atomic import atomic_path, atomic_write_text
-from fakevoice.audio import load_audio
+from fakevoice.audio import SAMPLE_RATE, load_audio
 
 REAL_SOURCES = {
     "tuxpaint": ("tuxpaint-stamps-default", "GPL-2+", "spoken stamp descriptions, 14 languages"),
@@ -228,9 +228,9 @@ def spectrograms(out: Path, frames: dict[str, pd.DataFrame], dest: Path, per_spl
             if df is None or row >= len(df):
                 continue
             r = df.iloc[row]
-            x = load_audio(out / r["path"], 32000, warn_silent=False)
+            x = load_audio(out / r["path"], SAMPLE_RATE, warn_silent=False)
             with np.errstate(divide="ignore"):  # digital silence: -inf dB, drawn as black
-                _, _, _, im = ax.specgram(x, NFFT=512, Fs=32000, noverlap=384, cmap="magma")
+                _, _, _, im = ax.specgram(x, NFFT=512, Fs=SAMPLE_RATE, noverlap=384, cmap="magma")
             top = float(np.nanmax(np.where(np.isfinite(im.get_array()), im.get_array(), np.nan)))
             im.set_clim(top - 90.0, top)  # one 90 dB range everywhere, so levels compare
             ax.set_ylim(0, 16000)

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from fakevoice.audio import SAMPLE_RATE, resample
 from fakevoice.errors import FakevoiceError
+from fakevoice.progress import progress as show_progress
 from fakevoice.seeding import derive_seed
 from fakevoice.synth import resynth, tts
 from fakevoice.synth.cache import SynthCache, cache_key
@@ -442,7 +442,7 @@ def synthesize_many(
     def args(name: str, task_keys: list[str]) -> tuple[str, list[Request], list[int]]:
         return name, [todo[k] for k in task_keys], [derive_seed(0, "synth", k) for k in task_keys]
 
-    bar = tqdm(total=len(todo), desc="synthesis", unit="voice", disable=None if progress else True)
+    bar = show_progress(total=len(todo), desc="synthesis", unit="voice", enabled=progress)
     try:
         if workers <= 1 or len(tasks) <= 1:
             for name, task_keys in tasks:

@@ -19,13 +19,13 @@ from types import ModuleType
 
 import numpy as np
 
-from fakevoice.audio import resample
+from fakevoice.audio import SAMPLE_RATE, resample
 
 Audio = tuple[np.ndarray, int]
 
 # ----------------------------------------------------------------------------- WORLD
 
-WORLD_RATE = 32_000
+WORLD_RATE = SAMPLE_RATE
 # (f0 ratio, formant ratio): 1/1 is plain WORLD resynthesis; the others move pitch and the
 # spectral envelope together or apart, a crude but audible change of speaker.
 WORLD_VARIANTS = ((1.0, 1.0), (1.3, 1.12), (0.75, 0.9), (1.15, 0.94), (0.85, 1.07), (1.5, 1.18))
@@ -87,7 +87,7 @@ def world_convert(x: np.ndarray, sr: int, voice: int) -> Audio:
 
 # ----------------------------------------------------------------------------- Griffin-Lim
 
-GL_RATE = 32_000
+GL_RATE = SAMPLE_RATE
 # (representation, iterations): a mel spectrogram loses fine frequency detail before phase
 # reconstruction; few iterations leave the typical phasey, metallic sound.
 GRIFFINLIM_VARIANTS = (("stft", 32), ("mel", 32), ("stft", 8))

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from fakevoice.atomic import atomic_path
-from fakevoice.synth.scenes import db_to_amp, effective_bandwidth, frame_rms
+from fakevoice.audio import SAMPLE_RATE as SR
+from fakevoice.synth.filters import effective_bandwidth
+from fakevoice.synth.levels import db_to_amp, frame_rms
 
-SR = 32_000
 # Bump when the cleaning below changes, so cached segments are rebuilt.
 PREP_VERSION = 3
 MAX_PAUSE_SECONDS = 0.25

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fakevoice.audio import load_audio, resample
+from fakevoice.audio import SAMPLE_RATE, load_audio, resample
 from fakevoice.errors import FakevoiceError
 
 
@@ -424,7 +424,7 @@ MAX_UTTERANCE_SECONDS = 12.0
 
 def load_utterance(
     u: Utterance,
-    sr: int = 32_000,
+    sr: int = SAMPLE_RATE,
     *,
     trim: bool = False,
     max_seconds: float | None = MAX_UTTERANCE_SECONDS,
