@@ -1,6 +1,9 @@
 """Real kills: SIGKILL a `train` or `predict` process midway, rerun with --resume, and get
 exactly what an uninterrupted run gives. Complements the in-process stop tests of
 test_train.py and test_predict.py with an actual dead process.
+
+The process is held at a known point (``FAKEVOICE_HOLD_AFTER``, after the first durable
+epoch or part) and killed there, so the test never races the job to its end.
 """
 
 from __future__ import annotations
@@ -28,17 +31,21 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
     return torch.load(run / "model.pt", weights_only=True)["model"]
 
 
-def _kill_when(cmd: list[str], ready, timeout: float = 120.0) -> bool:
-    """Start ``cmd``, SIGKILL it as soon as ``ready()`` holds; True if it was killed midway."""
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _kill_at(cmd: list[str], hold: str, timeout: float = 120.0) -> bool:
+    """Start ``cmd`` held at ``hold`` (WHAT:N), SIGKILL it once it says it is held; True if
+    it was killed there (False: it ended or never got there)."""
+    env = {**ENV, "FAKEVOICE_HOLD_AFTER": hold}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if ready():
+        assert proc.stderr is not None
+        for line in iter(proc.stderr.readline, b""):
+            if line.startswith(b"held after"):
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 return True
-            time.sleep(0.01)
+            if time.monotonic() > deadline:
+                break
         return False
     finally:
         if proc.poll() is None:
@@ -65,10 +72,9 @@ def test_killed_training_resumes_to_identical_weights(toy_contest: Path, tmp_pat
     full = tmp_path / "full"
     subprocess.run(fv("train", *args, "--out", str(full)), env=ENV, check=True, capture_output=True)
     cut = tmp_path / "cut"
-    killed = _kill_when(
-        fv("train", *args, "--out", str(cut)), lambda: (cut / "checkpoint.pt").is_file()
-    )
-    assert killed, "training finished before it could be killed"
+    killed = _kill_at(fv("train", *args, "--out", str(cut)), "epochs:2")
+    assert killed, "training never reached its second epoch"
+    assert torch.load(cut / "checkpoint.pt", weights_only=True)["epoch"] == 2
     assert read_manifest(cut)["state"] == "training"
     assert not (cut / "model.pt").exists()
     proc = subprocess.run(
@@ -114,14 +120,10 @@ def test_killed_prediction_resumes_to_identical_output(toy_contest: Path, tmp_pa
     )
     out = tmp_path / "cut.csv"
     parts = tmp_path / ".cut.csv.parts"
-    killed = _kill_when(
-        fv("predict", str(run), str(clips), "--out", str(out)),
-        lambda: any(parts.glob("part_*.json")),
-    )
-    assert killed, "prediction finished before it could be killed"
+    killed = _kill_at(fv("predict", str(run), str(clips), "--out", str(out)), "parts:1")
+    assert killed, "prediction never finished its first part"
     assert not out.exists()
-    done = len(list(parts.glob("part_*.json")))
-    assert done >= 1
+    assert len(list(parts.glob("part_*.json"))) == 1
     proc = subprocess.run(
         fv("predict", str(run), str(clips), "--out", str(out), "--resume"),
         env=ENV,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -67,6 +68,23 @@ def test_train_writes_a_complete_run(toy_contest: Path, tmp_path: Path, cache: P
     assert len(metrics["history"]) == 3
     model, cfg = load_model(run)
     assert cfg.model == "mfcc-mlp" and not model.training
+
+
+def test_a_model_learns_separable_data(tmp_path: Path, cache: Path) -> None:
+    # toy fakes have twice the harmonics of toy reals: the mean MFCCs separate them, so the
+    # organisers' baseline must reach a high held-out accuracy, and a shuffled copy of the
+    # labels (nothing to learn) must not
+    from tests.conftest import build_toy_contest
+
+    data = build_toy_contest(tmp_path / "data", n_train=120, n_test=4, n_unlabeled=2, seed=3)
+    metrics = train(resolve("mfcc-mlp"), data, tmp_path / "run", cache_dir=cache)
+    assert metrics["n_val"] == 24
+    assert metrics["val_accuracy"] >= 0.9, metrics["val_accuracy"]
+    table = pd.read_csv(data / "train.csv")
+    table["label"] = table["label"].sample(frac=1.0, random_state=0).to_numpy()
+    table.to_csv(data / "train.csv", index=False)
+    shuffled = train(resolve("mfcc-mlp"), data, tmp_path / "shuffled", cache_dir=cache)
+    assert shuffled["val_accuracy"] <= 0.75, shuffled["val_accuracy"]
 
 
 def test_same_seed_same_weights_other_seed_other_weights(

@@ -20,19 +20,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
-from tqdm import tqdm
 
 from fakevoice.atomic import atomic_open, atomic_path, atomic_write_text
 from fakevoice.dataset import TARGETS, load_contest, read_submission
 from fakevoice.errors import FakevoiceError, RunError
-from fakevoice.metric import combine, expected_calibration_error, score_frames
+from fakevoice.metric import column_score, combine, score_frames
 from fakevoice.models.registry import get_spec
 from fakevoice.predict import predict
+from fakevoice.progress import progress
 from fakevoice.runs import CONFIG, METRICS, load_config, read_json, read_manifest
-from fakevoice.train.config import TrainConfig, resolve
-from fakevoice.train.data import load_features
-from fakevoice.train.loop import train
+from fakevoice.train.config import resolve
+from fakevoice.train.loop import train, warm_features
 
 LEADERBOARD_COLUMNS = [
     "model",
@@ -59,18 +57,12 @@ class CompareResult:
 
 def subset_scores(answer: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     """Score parts on a subset; AUC (and so the score) is NaN where a column has one class."""
+    cols = [column_score(answer[:, k], probs[:, k], strict=False) for k in range(len(TARGETS))]
     out: dict[str, float] = {"n": float(len(answer))}
-    aucs, briers, eces = [], [], []
-    for k, name in enumerate(TARGETS):
-        y, p = answer[:, k], probs[:, k]
-        auc = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else math.nan
-        out[f"auc_{name}"] = auc
-        aucs.append(auc)
-        briers.append(float(np.mean((y - p) ** 2)))
-        eces.append(expected_calibration_error(y, p))
-    out["brier"] = float(np.mean(briers))
-    out["ece"] = float(np.mean(eces))
-    out["auc"] = float(np.mean(aucs)) if all(np.isfinite(aucs)) else math.nan
+    out.update({f"auc_{name}": c.auc for name, c in zip(TARGETS, cols, strict=True)})
+    out["brier"] = float(np.mean([c.brier for c in cols]))
+    out["ece"] = float(np.mean([c.ece for c in cols]))
+    out["auc"] = float(np.mean([c.auc for c in cols]))  # NaN where a column has one class
     out["score"] = (
         combine(out["auc"], out["brier"], out["ece"]) if np.isfinite(out["auc"]) else math.nan
     )
@@ -201,36 +193,6 @@ def bar_chart(board: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def _warm_cache(configs: Sequence[TrainConfig], data_dir: Path, cache_dir: Path | None) -> None:
-    """Decode every training/unlabeled clip once for all front ends the models need."""
-    data = load_contest(data_dir, need=("train",), check_files=False)
-    assert data.train is not None
-    groups: dict[tuple[float, bool], list] = {}
-    for cfg in configs:
-        if get_spec(cfg.model).trains_on_scenes:
-            continue  # decodes waveforms itself (fakevoice.train.waves), not features
-        key = (cfg.max_seconds, get_spec(cfg.model).needs_unlabeled)
-        fronts = groups.setdefault(key, [])
-        if all(f.key() != cfg.frontend.key() for f in fronts):
-            fronts.append(cfg.frontend)
-    for (max_seconds, unl), fronts in groups.items():
-        load_features(
-            list(data.train["path"]),
-            fronts,
-            max_seconds=max_seconds,
-            cache_dir=cache_dir,
-            desc="train features",
-        )
-        if unl and data.unlabeled:
-            load_features(
-                data.unlabeled,
-                fronts,
-                max_seconds=max_seconds,
-                cache_dir=cache_dir,
-                desc="unlabeled features",
-            )
-
-
 def compare(
     data_dir: str | Path,
     models: Iterable[str],
@@ -263,10 +225,10 @@ def compare(
     ]
     data = load_contest(data_dir, need=("train", "test"))
     cache = Path(cache_dir) if cache_dir is not None else out / "cache"
-    _warm_cache(configs, data_dir, cache)
+    warm_features(configs, data_dir, cache)
     rows, detail = [], []
-    for name, cfg in tqdm(
-        list(zip(names, configs, strict=True)), desc="compare", unit="model", disable=None
+    for name, cfg in progress(
+        list(zip(names, configs, strict=True)), desc="compare", unit="model", every=0
     ):
         if name in given:
             run = given[name]

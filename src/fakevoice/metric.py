@@ -12,6 +12,7 @@ cannot silently change our numbers; the tests compare against the organisers' co
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -94,13 +95,18 @@ class Score:
         return asdict(self)
 
 
-def column_score(y_true: np.ndarray, y_prob: np.ndarray, name: str = "column") -> ColumnScore:
+def column_score(
+    y_true: np.ndarray, y_prob: np.ndarray, name: str = "column", *, strict: bool = True
+) -> ColumnScore:
+    """AUC, Brier and ECE of one column. A column holding one class has no AUC: an error,
+    or with ``strict=False`` (subsets of a test set) an AUC of NaN."""
     y_true = np.asarray(y_true, dtype=float)
     y_prob = np.asarray(y_prob, dtype=float)
-    if len(np.unique(y_true)) < 2:
+    one_class = len(np.unique(y_true)) < 2
+    if one_class and strict:
         raise SubmissionError(f"{name}: AUC is undefined: the answer holds only one class")
     return ColumnScore(
-        auc=float(roc_auc_score(y_true, y_prob)),
+        auc=math.nan if one_class else float(roc_auc_score(y_true, y_prob)),
         brier=float(np.mean((y_true - y_prob) ** 2)),
         ece=expected_calibration_error(y_true, y_prob),
     )

@@ -26,14 +26,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from fakevoice.atomic import atomic_open, atomic_write_text
 from fakevoice.audio import is_audio_path, load_audio, windows
 from fakevoice.dataset import load_contest, write_submission
 from fakevoice.errors import AudioError, FakevoiceError, RunError
 from fakevoice.features import FrontEnd
+from fakevoice.holdpoint import hold_after
 from fakevoice.models.common import torch_threads
+from fakevoice.progress import progress
 from fakevoice.runs import METRICS, MODEL, load_model, read_json
 
 PARTS_FORMAT = 1
@@ -230,7 +231,7 @@ def predict(
     probs = np.full((len(items.ids), 2), np.nan)
     errors: dict[int, str] = {}
     n_chunks = (len(items.ids) + chunk - 1) // chunk
-    bar = tqdm(total=len(items.ids), desc="predict", unit="file", disable=None)
+    bar = progress(total=len(items.ids), desc="predict", unit="file")
     for c in range(n_chunks):
         lo, hi = c * chunk, min(len(items.ids), (c + 1) * chunk)
         part = parts / f"part_{c:06d}.json"
@@ -244,6 +245,7 @@ def predict(
                 else:
                     saved["probs"][str(lo + k)] = [float(p[0]), float(p[1])]
             atomic_write_text(part, json.dumps(saved))
+            hold_after("parts", c + 1)
         for k, v in saved["probs"].items():
             probs[int(k)] = v
         for k, reason in saved["errors"].items():

@@ -9,11 +9,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from fakevoice.audio import SILENCE_PEAK, read_audio
 from fakevoice.dataset import load_contest
 from fakevoice.errors import AudioError, DataError
+from fakevoice.progress import progress
 
 NAME = "check"
 HELP = "validate a contest data folder and its audio"
@@ -45,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         files = files[: args.limit]
     problems: list[str] = []
     silent = 0
-    for path in tqdm(files, desc="checking audio", unit="file", disable=None):
+    for path in progress(files, desc="checking audio", unit="file"):
         try:
             samples, _ = read_audio(path)
             if float(abs(samples).max()) < SILENCE_PEAK:

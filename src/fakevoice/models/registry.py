@@ -12,6 +12,7 @@ from typing import Any
 
 from torch import nn
 
+from fakevoice import organisers
 from fakevoice.errors import FakevoiceError
 from fakevoice.models.autoencoder import AutoencoderMLP
 from fakevoice.models.cnn import SpecCNN
@@ -22,11 +23,15 @@ from fakevoice.models.prior import PriorNet
 from fakevoice.models.resnet import SEResNet
 from fakevoice.models.vit import SpecViT, load_pretrained
 
-STAGES = ("prior", "autoencoder", "supervised", "pseudo", "dann", "scenes")
-
 # The organisers' baseline: 13 MFCCs as librosa computes them by default at 32 kHz
 # (n_fft 2048, 128 mel bands); frames every 25 ms like every other front end here.
-MFCC_FRONTEND = {"kind": "mfcc", "n_fft": 2048, "hop": 800, "n_bands": 128, "n_coeffs": 13}
+MFCC_FRONTEND = {
+    "kind": "mfcc",
+    "n_fft": organisers.MFCC_FFT,
+    "hop": 800,
+    "n_bands": organisers.MFCC_MELS,
+    "n_coeffs": organisers.N_MFCC,
+}
 # 64 bands x 101 frames per 5 s (hop 50 ms): about the resolution of the seed's resized
 # spectrogram images, and small enough for the CNNs to train on two CPU cores.
 LOGMEL_FRONTEND = {"kind": "logmel", "n_fft": 2048, "hop": 1600, "n_bands": 64}
@@ -101,7 +106,7 @@ SPECS: dict[str, ModelSpec] = {
             "sigmoid",
             "mean",
             ("supervised",),
-            _mlp((128, 128)),
+            _mlp(organisers.HIDDEN),
             {"frontend": MFCC_FRONTEND, "epochs": 40, "threads": 1},
         ),
         ModelSpec(

@@ -9,7 +9,6 @@ pads in the frame domain (random crop with an explicit rng, centre crop in evalu
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from fakevoice.atomic import atomic_path
 from fakevoice.audio import load_audio
-from fakevoice.cachekey import cache_key
+from fakevoice.cachekey import cache_key, cache_root
 from fakevoice.errors import AudioError, FakevoiceError
 from fakevoice.features import FrontEnd, FrontEndConfig, compute
 from fakevoice.models.common import torch_threads
+from fakevoice.progress import progress
 
 CACHE_FORMAT = 1
 
@@ -40,13 +39,6 @@ class FeatureSet:
     @property
     def ok(self) -> np.ndarray:
         return np.array([it is not None for it in self.items], dtype=bool)
-
-
-def default_cache_dir() -> Path:
-    """``$FAKEVOICE_CACHE/features``, or ``~/.cache/fakevoice/features``."""
-    env = os.environ.get("FAKEVOICE_CACHE")
-    base = Path(env) if env else Path.home() / ".cache" / "fakevoice"
-    return base / "features"
 
 
 def _cache_key(cfg: FrontEndConfig, max_seconds: float | None, paths: Sequence[str]) -> str:
@@ -94,7 +86,7 @@ def load_features(
     Files that cannot be decoded are recorded in ``failed`` (path, reason) with item None.
     """
     paths = [str(p) for p in paths]
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = Path(cache_dir) if cache_dir is not None else cache_root("features")
     files = [cache / f"{_cache_key(c, max_seconds, paths)}.npz" for c in cfgs]
     out: list[FeatureSet | None] = [_load(f, paths) if f.is_file() else None for f in files]
     todo = [i for i, fs in enumerate(out) if fs is None]
@@ -104,7 +96,7 @@ def load_features(
         failed: list[tuple[str, str]] = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for p in tqdm(paths, desc=desc, unit="file", disable=None, leave=False):
+            for p in progress(paths, desc=desc, unit="file", leave=False):
                 try:
                     x = load_audio(p, cfgs[todo[0]].sample_rate, max_seconds=max_seconds)
                 except AudioError as exc:

@@ -9,19 +9,21 @@ that was never interrupted.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from fakevoice.dataset import load_contest
 from fakevoice.errors import DataError
 from fakevoice.features import FrontEnd
+from fakevoice.holdpoint import hold_after
 from fakevoice.models.common import attach_generator, init_weights, torch_threads
 from fakevoice.models.registry import build, get_spec
+from fakevoice.progress import progress as show_progress
 from fakevoice.runs import (
     CHECKPOINT,
     METRICS,
@@ -49,6 +51,35 @@ class Prepared:
     skipped: list[tuple[str, str]]
 
 
+def _inputs(cfg: TrainConfig, data: Any) -> tuple[list[str], list[str]]:
+    """(train paths, unlabeled paths) that ``cfg``'s model reads from a contest folder."""
+    unl = [str(p) for p in data.unlabeled] if get_spec(cfg.model).needs_unlabeled else []
+    return list(data.train["path"]), unl
+
+
+def _load(cfg: TrainConfig, paths: list[str], desc: str, cache_dir, fronts=None):
+    fronts = [cfg.frontend] if fronts is None else fronts
+    return load_features(paths, fronts, max_seconds=cfg.max_seconds, cache_dir=cache_dir, desc=desc)
+
+
+def warm_features(cfgs: Sequence[TrainConfig], data_dir: str | Path, cache_dir) -> None:
+    """Decode each clip once for all the front ends that :func:`prepare_data` will ask of
+    ``cfgs`` (``compare`` trains several models on one folder)."""
+    data = load_contest(data_dir, need=("train",), check_files=False)
+    want: dict[tuple[str, float], tuple[TrainConfig, list[str], list[Any]]] = {}
+    for cfg in cfgs:
+        if get_spec(cfg.model).trains_on_scenes:
+            continue  # decodes waveforms itself (fakevoice.train.waves), not features
+        for desc, paths in zip(("train", "unlabeled"), _inputs(cfg, data), strict=True):
+            if not paths:
+                continue
+            _, _, fronts = want.setdefault((desc, cfg.max_seconds), (cfg, paths, []))
+            if all(f.key() != cfg.frontend.key() for f in fronts):
+                fronts.append(cfg.frontend)
+    for (desc, _), (cfg, paths, fronts) in want.items():
+        _load(cfg, paths, f"{desc} features", cache_dir, fronts)
+
+
 def prepare_data(cfg: TrainConfig, data_dir: str | Path, cache_dir: str | Path | None) -> Prepared:
     """Features of the training clips (and unlabeled ones when the model uses them)."""
     spec = get_spec(cfg.model)
@@ -56,15 +87,12 @@ def prepare_data(cfg: TrainConfig, data_dir: str | Path, cache_dir: str | Path |
         data_dir, need=("train", "unlabeled") if spec.needs_unlabeled else ("train",)
     )
     assert data.train is not None
-    train_paths = list(data.train["path"])
-    unl_paths = [str(p) for p in data.unlabeled] if spec.needs_unlabeled else []
+    train_paths, unl_paths = _inputs(cfg, data)
     if spec.trains_on_scenes:
         return _prepare_scenes(
             cfg, data_dir, train_paths, data.train["label"], unl_paths, cache_dir
         )
-    tr = load_features(
-        train_paths, [cfg.frontend], max_seconds=cfg.max_seconds, cache_dir=cache_dir, desc="train"
-    )[0]
+    tr = _load(cfg, train_paths, "train", cache_dir)[0]
     skipped = list(tr.failed)
     items = [it for it in tr.items if it is not None]
     labels = (data.train["label"].to_numpy()[tr.ok] == "fake").astype(np.int64)
@@ -72,13 +100,7 @@ def prepare_data(cfg: TrainConfig, data_dir: str | Path, cache_dir: str | Path |
         raise DataError(data_dir, ["training needs at least 4 decodable clips of both labels"])
     n_train = len(items)
     if unl_paths:
-        un = load_features(
-            unl_paths,
-            [cfg.frontend],
-            max_seconds=cfg.max_seconds,
-            cache_dir=cache_dir,
-            desc="unlabeled",
-        )[0]
+        un = _load(cfg, unl_paths, "unlabeled", cache_dir)[0]
         skipped += un.failed
         items += [it for it in un.items if it is not None]
     n_unl = len(items) - n_train
@@ -223,12 +245,12 @@ def _train(
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay) if params else None
         if checkpoint is not None and si == stage_i and start_epoch > 0 and opt is not None:
             opt.load_state_dict(checkpoint["optimizer"])
-        bar = tqdm(
+        bar = show_progress(
             range(start_epoch, stage.epochs),
             desc=f"{cfg.model} {stage.name}",
             unit="epoch",
-            disable=None,
             leave=False,
+            every=10.0,
         )
         for epoch in bar:
             e0 = time.perf_counter()
@@ -237,7 +259,7 @@ def _train(
             made = stage.batches(ctx, stage_state, rng(cfg.seed, "batches", si, epoch))
             # a stage that knows its batch count is consumed as it makes them (scenes are
             # simulated while the model trains); others are counted first
-            n_batches = getattr(stage, "steps", None)
+            n_batches = stage.n_batches()
             if n_batches is None:
                 made = list(made)
                 n_batches = len(made)
@@ -254,10 +276,7 @@ def _train(
                 count += len(batch["x"])
             row: dict[str, Any] = {"stage": stage.name, "epoch": epoch + 1}
             row["loss"] = total / max(count, 1)
-            if stage.supervised:
-                row.update(evaluate(ctx))
-            elif hasattr(stage, "evaluate"):
-                row.update(stage.evaluate(ctx))
+            row.update(evaluate(ctx) if stage.supervised else stage.evaluate(ctx))
             elapsed += time.perf_counter() - e0
             row["seconds"] = round(time.perf_counter() - e0, 3)
             history.append(row)
@@ -275,6 +294,7 @@ def _train(
                 },
             )
             ran += 1
+            hold_after("epochs", ran)
             if stop_after is not None and ran >= stop_after:
                 raise TrainingStopped(f"stopped after {ran} epoch(s)")
     final = evaluate(ctx) if ctx.scenes is None else _finish_scenes(ctx)

@@ -66,11 +66,27 @@ def predict_items(ctx: Context, idx: np.ndarray) -> np.ndarray:
 
 
 class Stage:
+    """One phase of training. Subclasses name themselves (the names the model registry's
+    specs list), say how they are built from the config, make batches and a loss, and may
+    know their batch count and score themselves after each epoch."""
+
     name = "stage"
     supervised = False
 
     def __init__(self, epochs: int) -> None:
         self.epochs = epochs
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> Stage:
+        return cls(cfg.epochs)
+
+    def n_batches(self) -> int | None:
+        """Batches per epoch when known ahead (then they are consumed as they are made)."""
+        return None
+
+    def evaluate(self, ctx: Context) -> dict[str, float]:
+        """Validation figures after an epoch (supervised stages use the loop's own)."""
+        return {}
 
     def begin(self, ctx: Context) -> dict[str, Any]:
         return {}
@@ -92,6 +108,10 @@ class FitPrior(Stage):
 
     name = "prior"
     supervised = True
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> Stage:
+        return cls(0)
 
     def begin(self, ctx: Context) -> dict[str, Any]:
         y = ctx.labels[ctx.train_idx]
@@ -131,6 +151,10 @@ class PseudoLabel(Supervised):
 
     name = "pseudo"
 
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> Stage:
+        return cls(cfg.pseudo_epochs)
+
     def begin(self, ctx: Context) -> dict[str, Any]:
         probs = predict_items(ctx, ctx.unl_idx)
         confidence = probs.max(axis=1) / np.maximum(probs.sum(axis=1), 1e-12)
@@ -146,6 +170,10 @@ class Autoencoder(Stage):
     """Reconstruct the normalised inputs of unlabeled clips (encoder + decoder only)."""
 
     name = "autoencoder"
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> Stage:
+        return cls(cfg.ae_epochs)
 
     def parameters(self, ctx):
         return ctx.model.net.pretrain_parameters()
@@ -204,6 +232,13 @@ class Scenes(Stage):
         super().__init__(epochs)
         self.steps = steps
 
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> Stage:
+        return cls(cfg.epochs, cfg.steps_per_epoch)
+
+    def n_batches(self) -> int | None:
+        return self.steps
+
     @staticmethod
     def _scenes(ctx: Context, seed: int) -> dict[str, np.ndarray]:
         return ctx.scenes.maker.batch(np.random.default_rng(seed), ctx.cfg.batch_size)
@@ -244,13 +279,13 @@ class Scenes(Stage):
         return scene_metrics(ctx.model, ctx.scenes)
 
 
+STAGES: dict[str, type[Stage]] = {
+    s.name: s for s in (FitPrior, Autoencoder, Supervised, PseudoLabel, DomainAdversarial, Scenes)
+}
+
+
 def make_stages(names: tuple[str, ...], cfg: TrainConfig) -> list[Stage]:
-    table = {
-        "prior": lambda: FitPrior(0),
-        "autoencoder": lambda: Autoencoder(cfg.ae_epochs),
-        "supervised": lambda: Supervised(cfg.epochs),
-        "pseudo": lambda: PseudoLabel(cfg.pseudo_epochs),
-        "dann": lambda: DomainAdversarial(cfg.epochs),
-        "scenes": lambda: Scenes(cfg.epochs, cfg.steps_per_epoch),
-    }
-    return [table[n]() for n in names]
+    unknown = [n for n in names if n not in STAGES]
+    if unknown:
+        raise ValueError(f"unknown training stage(s) {unknown}; known: {', '.join(STAGES)}")
+    return [STAGES[n].from_config(cfg) for n in names]

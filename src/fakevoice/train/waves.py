@@ -12,26 +12,19 @@ modification time.
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from fakevoice.atomic import atomic_path, atomic_write_text
 from fakevoice.audio import SAMPLE_RATE, load_audio
-from fakevoice.cachekey import cache_key
+from fakevoice.cachekey import cache_key, cache_root
 from fakevoice.errors import AudioError
+from fakevoice.progress import progress
 
 WAVES_FORMAT = 1
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("FAKEVOICE_CACHE")
-    base = Path(env) if env else Path.home() / ".cache" / "fakevoice"
-    return base / "waves"
 
 
 def _key(paths: Sequence[str], max_seconds: float | None) -> str:
@@ -70,7 +63,7 @@ def load_waves(
 ) -> WaveStore:
     """Decode ``paths`` once (mono, 32 kHz, at most ``max_seconds``) and map them back."""
     paths = [str(p) for p in paths]
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = Path(cache_dir) if cache_dir is not None else cache_root("waves")
     key = _key(paths, max_seconds)
     data_file, index_file = cache / f"{key}.i16", cache / f"{key}.json"
     if not (data_file.is_file() and index_file.is_file()):
@@ -79,7 +72,7 @@ def load_waves(
         failed: list[tuple[str, str]] = []
         with atomic_path(data_file) as tmp, open(tmp, "wb") as fh, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for p in tqdm(paths, desc=desc, unit="file", disable=None, leave=False):
+            for p in progress(paths, desc=desc, unit="file", leave=False):
                 try:
                     x = load_audio(p, SAMPLE_RATE, max_seconds=max_seconds)
                 except AudioError as exc:
