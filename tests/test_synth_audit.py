@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fakevoice import organisers
 from fakevoice.synth import audit
 
 
@@ -17,11 +18,12 @@ def _rows(n: int, shortcut: float, seed: int) -> list[dict]:
         label = "fake" if i % 2 else "real"
         feats = {k: float(rng.standard_normal()) for k in audit.NUISANCE}
         feats["rolloff_hz"] += shortcut * (label == "fake")
-        feats["mfcc"] = list(rng.standard_normal(audit.N_MFCC))
+        feats["mfcc"] = list(rng.standard_normal(organisers.N_MFCC))
         rows.append({"split": "train", "label": label, "features": feats})
     for i in range(40):
+        mfcc = list(rng.standard_normal(organisers.N_MFCC))
         rows.append({"split": "test", "fake": i % 2, "real": (i // 2) % 2,
-                     "features": {"mfcc": list(rng.standard_normal(audit.N_MFCC))}})  # fmt: skip
+                     "features": {"mfcc": mfcc}})  # fmt: skip
     return rows
 
 
