@@ -53,7 +53,9 @@ def test_dct_is_orthonormal_and_matches_scipy() -> None:
     assert np.allclose(dct_matrix(32, 13).numpy() @ x, dct(x, norm="ortho")[:13], atol=1e-5)
 
 
-@pytest.mark.parametrize("kind,channels", [("logmel", 64), ("mfcc", 13), ("lfcc", 13)])
+@pytest.mark.parametrize(
+    "kind,channels", [("logmel", 64), ("loglinear", 64), ("mfcc", 13), ("lfcc", 13)]
+)
 def test_front_end_shapes_and_batching(kind: str, channels: int) -> None:
     cfg = FrontEndConfig(kind=kind, n_bands=64, n_coeffs=13)
     front = FrontEnd(cfg)
@@ -82,6 +84,14 @@ def test_tone_peaks_in_the_right_mel_band() -> None:
     band = int(np.argmax(feats.mean(axis=1)))
     centres = mel_to_hz(np.linspace(hz_to_mel(0), hz_to_mel(SAMPLE_RATE / 2), 66))[1:-1]
     assert abs(centres[band] - 2000.0) < 0.15 * 2000.0
+
+
+def test_tone_peaks_in_the_right_linear_band() -> None:
+    # linear bands are equally wide in Hz: a 12 kHz tone lands in band 12000 / 16000 * 96
+    cfg = FrontEndConfig(kind="loglinear", n_fft=1024, hop=800, n_bands=96)
+    feats = compute(FrontEnd(cfg), _tone(12000.0))
+    centres = np.linspace(0.0, SAMPLE_RATE / 2, 98)[1:-1]
+    assert abs(centres[int(np.argmax(feats.mean(axis=1)))] - 12000.0) < 200.0
 
 
 @pytest.mark.parametrize(

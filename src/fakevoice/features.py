@@ -1,4 +1,4 @@
-"""Log-mel, MFCC and LFCC front ends in torch, batched, from float32 mono audio.
+"""Log-mel, log linear-band, MFCC and LFCC front ends in torch, batched, from float32 mono audio.
 
 A front end maps waveforms ``(batch, samples)`` to frames ``(batch, channels, frames)``.
 Filter banks and the DCT are built here (no torchaudio), so a front end is fully
@@ -16,7 +16,9 @@ import torch
 
 from fakevoice.audio import SAMPLE_RATE
 
-KINDS = ("logmel", "mfcc", "lfcc")
+KINDS = ("logmel", "loglinear", "mfcc", "lfcc")
+# kinds that are log band energies as they are (no DCT to cepstra)
+SPECTRAL = ("logmel", "loglinear")
 # dB floor: log of exact silence must be finite, and the same in training and prediction.
 POWER_FLOOR = 1e-10
 
@@ -39,7 +41,7 @@ class FrontEndConfig:
             raise ValueError(f"front end kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
         if self.n_fft < 16 or self.hop < 1 or self.n_bands < 1:
             raise ValueError("front end needs n_fft >= 16, hop >= 1 and n_bands >= 1")
-        if self.kind != "logmel" and not 1 <= self.n_coeffs <= self.n_bands:
+        if self.kind not in SPECTRAL and not 1 <= self.n_coeffs <= self.n_bands:
             raise ValueError("n_coeffs must lie between 1 and n_bands")
         top = self.fmax if self.fmax is not None else self.sample_rate / 2
         if not 0 <= self.fmin < top <= self.sample_rate / 2:
@@ -47,7 +49,7 @@ class FrontEndConfig:
 
     @property
     def channels(self) -> int:
-        return self.n_bands if self.kind == "logmel" else self.n_coeffs
+        return self.n_bands if self.kind in SPECTRAL else self.n_coeffs
 
     def n_frames(self, n_samples: int) -> int:
         """Frames for ``n_samples`` samples (centred STFT): 1 + n_samples // hop."""
@@ -111,7 +113,7 @@ class FrontEnd(torch.nn.Module):
         fb = make(cfg.n_bands, cfg.n_fft, cfg.sample_rate, cfg.fmin, cfg.fmax)
         self.register_buffer("filterbank", fb, persistent=False)
         self.register_buffer("window", torch.hann_window(cfg.n_fft), persistent=False)
-        if cfg.kind != "logmel":
+        if cfg.kind not in SPECTRAL:
             self.register_buffer("dct", dct_matrix(cfg.n_bands, cfg.n_coeffs), persistent=False)
 
     @torch.no_grad()
@@ -134,7 +136,7 @@ class FrontEnd(torch.nn.Module):
         power = spec.real.square() + spec.imag.square()
         bands = torch.matmul(self.filterbank, power)
         db = 10.0 * torch.log10(bands.clamp_min(POWER_FLOOR))
-        if self.cfg.kind == "logmel":
+        if self.cfg.kind in SPECTRAL:
             return db
         return torch.matmul(self.dct, db)
 
