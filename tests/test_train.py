@@ -49,6 +49,9 @@ def test_config_precedence_file_then_set_then_flags(tmp_path: Path) -> None:
         (["val_fraction=1.0"], "val_fraction"),
         (["frontend.kind=cqt"], "front end kind"),
         (["lr"], "KEY=VALUE"),
+        (["lr_schedule=linear"], "lr_schedule"),
+        (["calibration=isotonic"], "calibration"),
+        (["fake_clusters=-1"], "fake_clusters"),
     ],
 )
 def test_bad_config_is_refused_in_one_line(sets: list[str], msg: str) -> None:

@@ -38,6 +38,9 @@ class TrainConfig:
     epochs: int = 8
     batch_size: int = 64
     lr: float = 1e-3
+    # "constant", or "cosine": lr falls from ``lr`` to 0 over each stage (by its position,
+    # so resuming needs no scheduler state)
+    lr_schedule: str = "constant"
     weight_decay: float = 0.0
     val_fraction: float = 0.2
     clip_seconds: float = 5.0
@@ -106,6 +109,8 @@ class TrainConfig:
             problems.append("threads must be >= 0")
         if self.lr <= 0:
             problems.append("lr must be > 0")
+        if self.lr_schedule not in ("constant", "cosine"):
+            problems.append("lr_schedule must be constant or cosine")
         if self.clip_seconds <= 0 or self.max_seconds < self.clip_seconds:
             problems.append("need 0 < clip_seconds <= max_seconds")
         if not (0.0 <= self.vad_threshold <= 1.0 and 0.0 <= self.vad_floor <= 1.0):

@@ -8,6 +8,7 @@ that was never interrupted.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -269,6 +270,10 @@ def _train(
                 loss = stage.loss(ctx, batch, progress)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"{stage.name} loss is not finite at epoch {epoch}")
+                if cfg.lr_schedule == "cosine":
+                    # a function of the position alone, so a resumed run steps identically
+                    for group in opt.param_groups:  # type: ignore[union-attr]
+                        group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
                 opt.zero_grad(set_to_none=True)  # type: ignore[union-attr]
                 loss.backward()
                 opt.step()  # type: ignore[union-attr]
