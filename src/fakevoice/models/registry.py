@@ -84,12 +84,23 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec(
             "detector",
             "SE-ResNet on log-mel trained on simulated 0-2 voice scenes in unlabeled-clip "
-            "noise; presence + composition heads, temperature-calibrated on held-out voices",
+            "noise; presence + composition heads, Platt-calibrated on held-out voices and "
+            "generator-like fake clusters",
             "presence",
             "none",
             ("scenes",),
             lambda channels, frames, **kw: SEResNet(channels, frames, n_out=8, **kw),
-            {"frontend": DETECTOR_FRONTEND, "epochs": 12, "batch_size": 32, "lr": 2e-3},
+            {
+                "frontend": DETECTOR_FRONTEND,
+                "epochs": 12,
+                "batch_size": 32,
+                "lr": 2e-3,
+                # validation holds out whole fake clusters (about a generator each), and
+                # a scale and a bias per column are fitted on it (on that validation:
+                # 0.063, against 0.081 with one temperature and 0.083 uncalibrated)
+                "fake_clusters": 8,
+                "calibration": "platt",
+            },
         ),
         ModelSpec(
             "prior",
