@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         base = pd.DataFrame(breakdown("prior", answer, prior, data.meta))
         conditions = mine[["by", "value", "n", "score", "auc", "brier", "ece"]].copy()
         conditions["prior_score"] = base["score"].to_numpy()
+        conditions["n"] = conditions["n"].astype(int)  # counts, not 900.0000
     md = [
         f"# Detector ablations: {args.run} on {args.data}",
         "",
