@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from fakevoice.audio import write_audio
+from fakevoice.errors import FakevoiceError
 from fakevoice.synth import engines, generators
 from fakevoice.synth.engines import (
     GENERATORS,
@@ -167,12 +168,34 @@ def test_registry_is_consistent() -> None:
     families = {g.family for g in GENERATORS.values()}
     assert families == {
         "formant", "diphone", "parametric", "hts", "vits", "hifigan", "world", "griffinlim",
+        "styletts2", "distilled", "unitselection",
     }  # fmt: skip
     for g in GENERATORS.values():
         assert g.kind in ("tts", "resynth") and g.package and g.licence and g.voices >= 1
         assert (g.languages is None) == (g.kind == "resynth")
     assert "fr" in GENERATORS["espeak-ng"].languages  # type: ignore[operator]
     assert GENERATORS["piper-vits"].languages == ("en",)
+    # The RHVoice voices under CC-BY-NC-ND are never among the variants.
+    from fakevoice.synth import tts
+
+    assert {v for v, _, _ in tts.RHVOICE_VARIANTS} == {"alan", "bdl", "clb", "slt"}
+
+
+@pytest.mark.synth
+def test_kokoro_model_is_joined_once_and_checked(tmp_path: Path, monkeypatch) -> None:
+    _skip_if_missing("kokoro")
+    from fakevoice.synth import kokoro
+
+    monkeypatch.setenv("FAKEVOICE_CACHE", str(tmp_path))
+    path = kokoro.kokoro_model_path()
+    assert path.stat().st_size == 92_361_271
+    stamp = path.stat().st_mtime_ns
+    assert kokoro.kokoro_model_path() == path and path.stat().st_mtime_ns == stamp
+    path.unlink()
+    monkeypatch.setattr(kokoro, "_expected_sha256", lambda: "0" * 64)
+    with pytest.raises(FakevoiceError, match="sha256"):
+        kokoro.kokoro_model_path()
+    assert list(path.parent.iterdir()) == []  # no half-written model left behind
 
 
 @pytest.mark.synth

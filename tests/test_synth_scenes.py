@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -46,6 +48,7 @@ def transforms(effects):
         tf.ColouredNoise(0, 20),
         tf.RoomReverb(rooms),
         tf.Codec(),
+        *([tf.Codec(("codec2",))] if shutil.which("c2enc") else []),
     ]
 
 
@@ -128,6 +131,21 @@ def test_noise_colours_have_their_slopes():
     assert slopes["pink"] == pytest.approx(-3.0, abs=0.7)
     assert slopes["brown"] == pytest.approx(-6.0, abs=0.7)
     assert slopes["blue"] == pytest.approx(3.0, abs=0.7)
+
+
+@pytest.mark.skipif(shutil.which("c2enc") is None, reason="codec2 (Debian) is not installed")
+def test_codec2_is_narrowband_and_worse_at_lower_bit_rates():
+    x = tone(2.0, 180.0)
+    errors = []
+    for quality in (1.0, 0.0):
+        y = noise.codec(x, SR, "codec2", quality)
+        assert y.shape == x.shape and y.dtype == np.float32 and np.isfinite(y).all()
+        # 8 kHz sampling: nothing survives above 4 kHz
+        assert filters.effective_bandwidth(y, SR) < 4200
+        spec_x = np.abs(np.fft.rfft(x))[: len(x) // 8]
+        spec_y = np.abs(np.fft.rfft(y))[: len(x) // 8]
+        errors.append(float(np.mean((np.log1p(spec_x) - np.log1p(spec_y)) ** 2)))
+    assert errors[1] > errors[0]
 
 
 def test_band_limit_removes_energy_above_cutoff():

@@ -90,6 +90,23 @@ def test_asterisk_and_pocketsphinx() -> None:
     assert x.dtype == np.float32 and 2.0 < len(x) / SR < 3.5 and np.abs(x).max() > 0.05
 
 
+@needs("asterisk-intl")
+def test_asterisk_voices_of_other_languages_are_one_speaker_each() -> None:
+    utts = real_utterances(["asterisk-intl"])
+    by_speaker: dict[str, set[str]] = {}
+    for u in utts:
+        by_speaker.setdefault(u.speaker, set()).add(u.language)
+    assert by_speaker == {
+        "asterisk-intl/es_MX_f_Allison": {"es"}, "asterisk-intl/fr_CA_f_June": {"fr"},
+        "asterisk-intl/it_IT_f_Menardi": {"it"}, "asterisk-intl/it_IT_m_Carlo": {"it"},
+        "asterisk-intl/ru_RU_f_IvrvoiceRU": {"ru"},
+    }  # fmt: skip
+    assert not any(u.text for u in utts)  # prompt names are English abbreviations
+    assert not any("/silence/" in u.uid for u in utts)
+    # The English voice stays its own source, not counted twice.
+    assert not any("en_US" in u.uid for u in utts)
+
+
 @needs("tuxpaint")
 def test_texts_for_tts() -> None:
     fr = texts("fr")

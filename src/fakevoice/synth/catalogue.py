@@ -65,6 +65,15 @@ SOURCES: dict[str, SourceInfo] = {
             "telephony prompts, 8 kHz, one speaker",
         ),
         SourceInfo(
+            "asterisk-intl",
+            "asterisk-core-sounds-fr-wav, asterisk-core-sounds-es-wav, "
+            "asterisk-core-sounds-it-wav, asterisk-core-sounds-ru-wav",
+            Path("/usr/share/asterisk/sounds"),
+            "CC-BY-SA-3.0 (Digium; June Wallack, fr_CA; Allison Smith, es_MX); CC-BY-3.0 "
+            "(Carlo Flora and Menardi, it_IT; ivrvoice.ru, ru_RU)",
+            "fluent telephony prompts, 8 kHz, five speakers in French, Spanish, Italian, Russian",
+        ),
+        SourceInfo(
             "pocketsphinx",
             "pocketsphinx-testdata",
             Path("/usr/share/pocketsphinx/test/data"),

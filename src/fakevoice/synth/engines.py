@@ -24,7 +24,7 @@ from fakevoice.audio import SAMPLE_RATE, resample
 from fakevoice.errors import FakevoiceError
 from fakevoice.progress import progress as show_progress
 from fakevoice.seeding import derive_seed
-from fakevoice.synth import resynth, tts
+from fakevoice.synth import kokoro, resynth, tts
 from fakevoice.synth.cache import SynthCache
 from fakevoice.synth.generators import (
     GENERATORS,
@@ -90,6 +90,11 @@ _TTS_BATCH: dict[str, Callable[[list[tts.TextJob]], list]] = {
     "festival-diphone": lambda jobs: tts.festival_batch(jobs, tts.FESTIVAL_DIPHONE_VARIANTS),
     "festival-hts": lambda jobs: tts.festival_batch(jobs, tts.FESTIVAL_HTS_VARIANTS),
     "piper-vits": tts.piper_batch,
+    "kokoro": kokoro.kokoro_batch,
+    "hibari": kokoro.hibari_batch,
+    "rhvoice": tts.rhvoice_batch,
+    "mbrola": tts.mbrola_batch,
+    "pico": tts.pico_batch,
 }
 
 
@@ -117,6 +122,7 @@ def run_task(name: str, reqs: list[Request], seeds: list[int]) -> list[np.ndarra
 
 _HEAVY: dict[str, Callable[[], None]] = {
     "piper-vits": tts.drop_piper,
+    "kokoro": kokoro.drop_kokoro,
     "hifigan-universal": functools.partial(resynth.drop_hifigan, "universal"),
     "hifigan-ljspeech": functools.partial(resynth.drop_hifigan, "ljspeech"),
 }
@@ -142,10 +148,11 @@ def _give_back_memory() -> None:
 # (piper, HiFi-GAN), small enough to keep both workers busy to the end.
 _CHUNK = {"espeak-ng": 16, "flite-kal": 8, "flite-cmu": 8, "festival-diphone": 24,
           "festival-hts": 24, "piper-vits": 6, "hifigan-universal": 2, "hifigan-ljspeech": 2,
-          "world-vc": 3, "griffinlim": 6}  # fmt: skip
+          "world-vc": 3, "griffinlim": 6, "kokoro": 4, "hibari": 16, "rhvoice": 16,
+          "mbrola": 16, "pico": 16}  # fmt: skip
 # Slow generators go first so the quick ones fill the gaps at the end.
-_COST = {"hifigan-universal": 0, "hifigan-ljspeech": 0, "world-vc": 1, "piper-vits": 2,
-         "griffinlim": 3, "festival-hts": 4, "festival-diphone": 5}  # fmt: skip
+_COST = {"hifigan-universal": 0, "hifigan-ljspeech": 0, "kokoro": 0, "world-vc": 1,
+         "piper-vits": 2, "griffinlim": 3, "festival-hts": 4, "festival-diphone": 5}  # fmt: skip
 
 
 _POOL: dict[int, ProcessPoolExecutor] = {}

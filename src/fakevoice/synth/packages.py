@@ -1,5 +1,6 @@
 """Readers of each speech package's own layout and metadata (tuxpaint ``.txt``
-descriptions, klettres ``sounds.xml``, ktuberling ``.soundtheme``, asterisk prompts,
+descriptions, klettres ``sounds.xml``, ktuberling ``.soundtheme``, asterisk prompts in five
+languages,
 pocketsphinx transcriptions): file names and texts, never decoded audio."""
 
 from __future__ import annotations
@@ -169,23 +170,45 @@ def _ktuberling(root: Path) -> list[Utterance]:
 # ----------------------------------------------------------------------------- asterisk
 
 
-def _asterisk(root: Path) -> list[Utterance]:
+def _asterisk_voice(root: Path, uid_prefix: str, speaker: str, language: str) -> list[Utterance]:
     out: list[Utterance] = []
     for p in sorted(root.rglob("*.wav")):
         rel = p.relative_to(root)
         if rel.parts[0] == "silence":  # recorded room tone, no voice
             continue
-        # Digits and letters say their own file name; other prompt names are abbreviations.
-        text = p.stem if rel.parts[0] in ("digits", "letters") and p.stem.isalnum() else ""
+        # Digits and letters say their own file name, in English only; other prompt names
+        # are abbreviations.
+        said = language == "en" and rel.parts[0] in ("digits", "letters") and p.stem.isalnum()
         out.append(
             Utterance(
-                uid=f"asterisk/en/{rel.with_suffix('').as_posix()}",
-                source="asterisk",
-                speaker="asterisk/en_US_f_Allison",
-                language="en",
-                text=text,
+                uid=f"{uid_prefix}/{rel.with_suffix('').as_posix()}",
+                source=uid_prefix.split("/", 1)[0],
+                speaker=speaker,
+                language=language,
+                text=p.stem if said else "",
                 path=p,
             )
+        )
+    return out
+
+
+def _asterisk(root: Path) -> list[Utterance]:
+    return _asterisk_voice(root, "asterisk/en", "asterisk/en_US_f_Allison", "en")
+
+
+# A voice folder of the Asterisk sound packages: language_COUNTRY_sex_Name.
+_ASTERISK_VOICE = re.compile(r"^([a-z]{2})_[A-Z]{2}_[fm]_\w+$")
+
+
+def _asterisk_intl(root: Path) -> list[Utterance]:
+    """The other languages' professional prompt voices (fluent read telephony speech)."""
+    out: list[Utterance] = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        m = _ASTERISK_VOICE.match(folder.name)
+        if m is None or folder.name == "en_US_f_Allison":
+            continue
+        out += _asterisk_voice(
+            folder, f"asterisk-intl/{folder.name}", f"asterisk-intl/{folder.name}", m.group(1)
         )
     return out
 

@@ -40,6 +40,7 @@ class SceneConfig:
     p_reverb: float = 0.35
     p_band: float = 0.3
     p_codec: float = 0.2
+    codecs: tuple[str, ...] = ("vorbis", "mulaw", "codec2")
     p_second_noise: float = 0.3
     noise_kinds: tuple[str, ...] = ("effect", "white", "pink", "brown", "blue", "hum")
     noise_weights: tuple[float, ...] = (0.4, 0.1, 0.15, 0.15, 0.05, 0.15)
@@ -121,7 +122,7 @@ def render_scene(
     if band is not None:
         mix = channel.apply(mix, sr, **band)
     info["band_limit"] = None if band is None else int(band["cutoff"])
-    codec = Codec(("vorbis", "mulaw"), config.p_codec)
+    codec = Codec(config.codecs, config.p_codec)
     lossy = codec.maybe_draw(rng, mix, sr)
     if lossy is not None:
         mix = codec.apply(mix, sr, **lossy)

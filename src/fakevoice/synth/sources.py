@@ -22,7 +22,14 @@ import numpy as np
 from fakevoice.audio import SAMPLE_RATE, load_audio, resample
 from fakevoice.errors import FakevoiceError
 from fakevoice.synth.catalogue import SOURCES, SourceMissingError, Utterance, _missing
-from fakevoice.synth.packages import _asterisk, _klettres, _ktuberling, _pocketsphinx, _tuxpaint
+from fakevoice.synth.packages import (
+    _asterisk,
+    _asterisk_intl,
+    _klettres,
+    _ktuberling,
+    _pocketsphinx,
+    _tuxpaint,
+)
 
 __all__ = ["SOURCES", "SourceMissingError", "Utterance", "load_utterance", "real_utterances"]
 
@@ -32,6 +39,7 @@ _DISCOVER = {
     "klettres": _klettres,
     "ktuberling": _ktuberling,
     "asterisk": _asterisk,
+    "asterisk-intl": _asterisk_intl,
     "pocketsphinx": _pocketsphinx,
 }
 

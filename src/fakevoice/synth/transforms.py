@@ -228,18 +228,23 @@ class RoomReverb(Transform):
 
 
 class Codec(Transform):
-    """Lossy codec pass: Vorbis at a drawn compression level, or 8-bit mu-law."""
+    """Lossy codec pass: Vorbis at a drawn compression level, 8-bit mu-law, or codec2 at a
+    drawn bit rate."""
+
+    KINDS = ("vorbis", "mulaw", "codec2")
 
     def __init__(self, kinds: Sequence[str] = ("vorbis", "mulaw"), p: float = 1.0) -> None:
         super().__init__(p)
-        bad = [k for k in kinds if k not in ("vorbis", "mulaw")]
+        bad = [k for k in kinds if k not in self.KINDS]
         if bad or not kinds:
-            raise ValueError(f"Codec: kinds must be vorbis or mulaw, got {bad}")
+            raise ValueError(f"Codec: kinds must be among {', '.join(self.KINDS)}, got {bad}")
         self.kinds = list(kinds)
 
     def draw(self, rng, x, sr):
         kind = self.kinds[int(rng.integers(len(self.kinds)))]
-        return {"kind": kind, "quality": float(rng.uniform(0.7, 1.0))}
+        # codec2 spans its whole range of bit rates; Vorbis stays at its higher qualities.
+        low = 0.0 if kind == "codec2" else 0.7
+        return {"kind": kind, "quality": float(rng.uniform(low, 1.0))}
 
     def apply(self, x, sr, kind: str, quality: float):
         return codec(x, sr, kind, quality)

@@ -1,4 +1,5 @@
-"""Text-to-speech back ends: espeak-ng, flite, festival (Debian programs) and piper (VITS, ONNX).
+"""Text-to-speech back ends: espeak-ng, flite, festival, RHVoice, MBROLA, SVOX Pico (Debian
+programs) and piper (VITS, ONNX).
 
 Every back end takes a batch of (text, language, voice) jobs and returns, per job, the audio
 at the engine's own rate or ``None`` when the engine failed on that job; one bad text never
@@ -260,4 +261,59 @@ def piper_batch(jobs: list[TextJob]) -> list[Audio | None]:
             continue
         x = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
         out.append((x, int(chunks[0].sample_rate)))
+    return out
+
+
+# -------------------------------------------------------------------------- RHVoice, MBROLA, Pico
+
+# RHVoice's English HTS voices under LGPL-2.1+; evgeniy-eng and lyubov (CC-BY-NC-ND) are left
+# out. (voice, rate and pitch in RHVoice-test's percent scale)
+RHVOICE_VARIANTS = (
+    ("slt", 100, 100), ("bdl", 100, 100), ("clb", 100, 100), ("alan", 100, 100),
+    ("slt", 85, 110), ("bdl", 115, 92), ("clb", 110, 105), ("alan", 90, 95),
+)  # fmt: skip
+# espeak-ng's MBROLA voices: espeak-ng's phonemes and prosody, MBROLA's diphone concatenation.
+# (voice, pitch 0-99, words per minute)
+MBROLA_VARIANTS = (("mb-us1", 50, 160), ("mb-us2", 50, 160), ("mb-us3", 50, 160),
+                   ("mb-en1", 50, 160), ("mb-us1", 62, 145), ("mb-us2", 40, 175))  # fmt: skip
+# SVOX Pico (pico2wave): one voice per language, no rate or pitch controls.
+PICO_VARIANTS = ("en-US", "en-GB")
+
+
+def rhvoice_batch(jobs: list[TextJob]) -> list[Audio | None]:
+    out: list[Audio | None] = []
+    with tempfile.TemporaryDirectory(prefix="fv-rhvoice-") as tmp:
+        for i, job in enumerate(jobs):
+            voice, rate, pitch = RHVOICE_VARIANTS[job.voice % len(RHVOICE_VARIANTS)]
+            wav = Path(tmp) / f"{i}.wav"
+            cmd = ["RHVoice-test", "-p", voice, "-r", str(rate), "-t", str(pitch), "-o", str(wav)]
+            out.append(_run_program(cmd, wav, stdin=job.text, name="RHVoice"))
+    return out
+
+
+def mbrola_batch(jobs: list[TextJob]) -> list[Audio | None]:
+    out: list[Audio | None] = []
+    with tempfile.TemporaryDirectory(prefix="fv-mbrola-") as tmp:
+        for i, job in enumerate(jobs):
+            voice, pitch, speed = MBROLA_VARIANTS[job.voice % len(MBROLA_VARIANTS)]
+            wav = Path(tmp) / f"{i}.wav"
+            # -a 60: at espeak-ng's default amplitude the us1 diphones clip at full scale.
+            cmd = ["espeak-ng", "-b", "1", "-v", voice, "-a", "60", "-p", str(pitch),
+                   "-s", str(speed), "-w", str(wav), "--stdin"]  # fmt: skip
+            out.append(_run_program(cmd, wav, stdin=job.text, name="espeak-ng/mbrola"))
+    return out
+
+
+def pico_batch(jobs: list[TextJob]) -> list[Audio | None]:
+    out: list[Audio | None] = []
+    with tempfile.TemporaryDirectory(prefix="fv-pico-") as tmp:
+        for i, job in enumerate(jobs):
+            lang = PICO_VARIANTS[job.voice % len(PICO_VARIANTS)]
+            text = ascii_text(job.text)
+            if not text:
+                out.append(None)
+                continue
+            wav = Path(tmp) / f"{i}.wav"  # pico2wave insists on a .wav name
+            cmd = ["pico2wave", "-l", lang, "-w", str(wav), text]
+            out.append(_run_program(cmd, wav, stdin=None, name="pico2wave"))
     return out
