@@ -199,7 +199,8 @@ def build(cfg: Any) -> Detector:
         net = spec.make_net(channels, frames, **dict(cfg.net))
     except TypeError as exc:  # an argument the family does not take
         raise FakevoiceError(f"model {cfg.model}: bad [net] setting ({exc})") from None
-    domain = domain_classifier(net.embed_dim) if spec.domain_head else None
+    dann = spec.domain_head or "dann" in getattr(cfg, "adapt", ())
+    domain = domain_classifier(net.embed_dim) if dann else None
     return Detector(
         net,
         channels,

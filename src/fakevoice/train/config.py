@@ -27,6 +27,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 DEFAULT_MODEL = "detector"
+ADAPTATIONS = ("adabn", "selftrain", "dann")
 
 
 @dataclass
@@ -76,6 +77,17 @@ class TrainConfig:
     vad_gate: bool = True
     vad_threshold: float = 0.5
     vad_floor: float = 0.03
+    # Domain adaptation of scene-trained models with the unlabeled clips, any of:
+    # "adabn" (batch-norm statistics re-estimated on them before calibration), "selftrain"
+    # (a further stage on confidently pseudo-labelled clips besides the scenes), "dann"
+    # (a domain classifier through gradient reversal, simulated scenes vs unlabeled clips,
+    # weighted by dann_weight).
+    adapt: tuple[str, ...] = ()
+    # selftrain: its epochs, the pseudo-labelled batch's loss weight, and the precision a
+    # confidence threshold must reach on the validation scenes to label a column.
+    self_epochs: int = 3
+    self_weight: float = 0.5
+    self_precision: float = 0.95
     # Threads that simulate scenes ahead of the model (0: in the training thread; results
     # are the same either way).
     scene_workers: int = 1
@@ -123,6 +135,11 @@ class TrainConfig:
             problems.append("steps_per_epoch must be >= 1 and val_scenes >= 8")
         if self.calibration not in ("none", "temperature", "platt"):
             problems.append("calibration must be none, temperature or platt")
+        unknown = [a for a in self.adapt if a not in ADAPTATIONS]
+        if unknown:
+            problems.append(f"adapt: unknown {unknown}; choose from {', '.join(ADAPTATIONS)}")
+        if self.self_epochs < 0 or self.self_weight < 0 or not 0.5 < self.self_precision <= 1:
+            problems.append("self_epochs, self_weight >= 0 and 0.5 < self_precision <= 1")
         if self.fake_clusters < 0:
             problems.append("fake_clusters must be >= 0")
         if not 0.0 < self.noise_quantile < 1.0:
@@ -150,6 +167,10 @@ def _coerce(value: Any, typ: Any, key: str) -> Any:
     origin = typing.get_origin(typ)
     if origin is tuple:
         items = _literal(value)
+        if isinstance(items, str) and typing.get_args(typ)[0] is str:
+            # a list of words may be spelled bare: adapt=dann,adabn or adapt=[dann,adabn]
+            words = items.strip().removeprefix("[").removesuffix("]")
+            items = [w.strip().strip("'\"") for w in words.split(",") if w.strip()]
         if not isinstance(items, (list, tuple)):
             raise FakevoiceError(f"config key {key}: {value!r} is not a list")
         args = [a for a in typing.get_args(typ) if a is not Ellipsis]

@@ -39,7 +39,7 @@ from fakevoice.runs import (
 from fakevoice.seeding import rng, torch_generator
 from fakevoice.train.config import TrainConfig
 from fakevoice.train.data import load_features, stratified_split
-from fakevoice.train.stages import Context, make_stages, predict_items
+from fakevoice.train.stages import Context, make_stages, predict_items, stage_names
 
 
 class TrainingStopped(Exception):
@@ -175,7 +175,12 @@ def _finish_scenes(ctx: Context) -> dict[str, Any]:
     """Validation-scene scores, before and after calibration (which is stored in the model)."""
     from fakevoice.train.scenes_data import calibrate, scene_metrics
 
-    out: dict[str, Any] = scene_metrics(ctx.model, ctx.scenes, "uncalibrated_val_")
+    out: dict[str, Any] = {}
+    if "adabn" in ctx.cfg.adapt and ctx.scenes.unl_x is not None:
+        from fakevoice.train.adapt import adabn
+
+        out["adabn_layers"] = adabn(ctx.model, ctx.scenes.unl_x)
+    out |= scene_metrics(ctx.model, ctx.scenes, "uncalibrated_val_")
     if ctx.cfg.calibration != "none":
         out.update(calibrate(ctx.model, ctx.scenes, ctx.cfg.calibration))
     out.update(scene_metrics(ctx.model, ctx.scenes))
@@ -217,7 +222,7 @@ def _train(
     prep = prepare_data(cfg, data_dir, cache_dir)
     ctx = prep.ctx
     model = ctx.model
-    stages = make_stages(spec.stages, cfg)
+    stages = make_stages(stage_names(spec.stages, cfg), cfg)
     history: list[dict[str, Any]] = []
     stage_i, epoch_i, stage_state, elapsed = 0, 0, {}, 0.0
     checkpoint = None

@@ -33,6 +33,8 @@ class SceneData:
     val_y: np.ndarray  # (B, 3): fake, real, composition
     n_noise: int
     n_groups: int
+    # (N, C, T) unlabeled clips' features, kept when the config adapts to them
+    unl_x: torch.Tensor | None = None
 
     def features(self, waves: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.front(torch.from_numpy(waves))
@@ -92,18 +94,28 @@ def prepare_scenes(
     val_maker = SceneMaker(val_pools, get, bank, cfg.scenes)
     b = val_maker.batch(rng(cfg.seed, "val-scenes"), cfg.val_scenes)
     val_x = front(torch.from_numpy(b["wave"]))
-    data = SceneData(maker, front, val_x, targets(b), len(bank), len(set(groups)))
+    unl_x = None
+    if cfg.adapt and noise_clips:
+        from fakevoice.train.adapt import clip_features
+
+        unl_x = clip_features(front, noise_clips, cfg.clip_samples)
+    data = SceneData(maker, front, val_x, targets(b), len(bank), len(set(groups)), unl_x)
     return data, ok, train_idx, val_idx, skipped
 
 
 @torch.no_grad()
-def validation_logits(model, data: SceneData) -> torch.Tensor:
+def logits_of(model, x: torch.Tensor) -> torch.Tensor:
+    """The model's logits for (N, C, T) full-length features, in eval mode."""
     was = model.training
     model.eval()
-    frames = data.val_x.shape[-1]
-    out = [model(part, torch.full((len(part),), frames)) for part in torch.split(data.val_x, 128)]
+    frames = x.shape[-1]
+    out = [model(part, torch.full((len(part),), frames)) for part in torch.split(x, 128)]
     model.train(was)
     return torch.cat(out)
+
+
+def validation_logits(model, data: SceneData) -> torch.Tensor:
+    return logits_of(model, data.val_x)
 
 
 def scene_metrics(model, data: SceneData, prefix: str = "val_") -> dict[str, float]:

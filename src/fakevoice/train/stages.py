@@ -8,7 +8,6 @@ labels) that the checkpoint keeps. A model's stages come from its registry entry
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,7 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from fakevoice.models.common import Detector, reverse_gradient
+from fakevoice.models.common import Detector
+from fakevoice.train.adapt import domain_loss, pseudo_labels, pseudo_loss
 from fakevoice.train.config import TrainConfig
 from fakevoice.train.data import assemble
 
@@ -208,17 +208,19 @@ class DomainAdversarial(Supervised):
             yield batch
 
     def loss(self, ctx, batch, progress):
-        model = ctx.model
-        b = len(batch["y"])
-        emb = model.embed(
-            torch.cat([batch["x"], batch["xt"]]), torch.cat([batch["n"], batch["nt"]])
-        )
-        label_loss = model.loss(model.net.classify(emb[:b]), batch["y"])
-        lam = 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
-        domain = model.domain_head(reverse_gradient(emb, lam)).squeeze(-1)
-        target = torch.cat([torch.zeros(b), torch.ones(len(emb) - b)])
-        domain_loss = nn.functional.binary_cross_entropy_with_logits(domain, target)
-        return label_loss + ctx.cfg.dann_weight * domain_loss
+        return _label_and_domain_loss(ctx, batch, progress)
+
+
+def _label_and_domain_loss(ctx: Context, batch: Batch, progress: float) -> torch.Tensor:
+    """The label loss of a batch, plus ``dann_weight`` times the domain loss when the batch
+    carries target-domain inputs (``xt``)."""
+    model = ctx.model
+    if "xt" not in batch:
+        return model.loss(model(batch["x"], batch["n"]), batch["y"])
+    b = len(batch["y"])
+    emb = model.embed(torch.cat([batch["x"], batch["xt"]]), torch.cat([batch["n"], batch["nt"]]))
+    label = model.loss(model.net.classify(emb[:b]), batch["y"])
+    return label + ctx.cfg.dann_weight * domain_loss(model, emb, b, progress)
 
 
 class Scenes(Stage):
@@ -244,34 +246,49 @@ class Scenes(Stage):
         return ctx.scenes.maker.batch(np.random.default_rng(seed), ctx.cfg.batch_size)
 
     @staticmethod
-    def _batch(ctx: Context, b: dict[str, np.ndarray]) -> Batch:
+    def _batch(ctx: Context, b: dict[str, np.ndarray], target: np.ndarray | None) -> Batch:
         # the front end runs here, in the training thread: torch's thread count is global,
         # and a worker changing it would change the order of the model's float sums
         from fakevoice.simulate import targets
 
         x, n = ctx.scenes.features(b["wave"])
-        return {"x": x, "n": n, "y": torch.from_numpy(targets(b))}
+        batch = {"x": x, "n": n, "y": torch.from_numpy(targets(b))}
+        if target is not None:  # unlabeled clips for the domain loss
+            xt = ctx.scenes.unl_x[torch.from_numpy(target)]
+            batch |= {"xt": xt, "nt": torch.full((len(xt),), xt.shape[-1], dtype=torch.int64)}
+        return batch
+
+    def parameters(self, ctx):
+        if "dann" in ctx.cfg.adapt:
+            return list(ctx.model.parameters())
+        return super().parameters(ctx)
 
     def batches(self, ctx, state, rng):
         # one generator per batch, drawn from the epoch's: the same batches whether they
         # are made here or ahead in worker threads (simulation runs while the model trains)
         seeds = [int(v) for v in rng.integers(0, 2**63 - 1, size=self.steps)]
+        unl = ctx.scenes.unl_x
+        dann = "dann" in ctx.cfg.adapt and unl is not None and len(unl) >= 2
+        size = (self.steps, ctx.cfg.batch_size)
+        targets = rng.integers(0, len(unl), size=size) if dann else [None] * self.steps
         workers = ctx.cfg.scene_workers
         if workers == 0:
-            for seed in seeds:
-                yield self._batch(ctx, self._scenes(ctx, seed))
+            for seed, target in zip(seeds, targets, strict=True):
+                yield self._batch(ctx, self._scenes(ctx, seed), target)
             return
         with ThreadPoolExecutor(workers) as pool:
-            ahead: deque[Future[dict[str, np.ndarray]]] = deque()
-            for seed in seeds:
-                ahead.append(pool.submit(self._scenes, ctx, seed))
+            ahead: deque[tuple[Future[dict[str, np.ndarray]], np.ndarray | None]] = deque()
+            for seed, target in zip(seeds, targets, strict=True):
+                ahead.append((pool.submit(self._scenes, ctx, seed), target))
                 if len(ahead) > workers:
-                    yield self._batch(ctx, ahead.popleft().result())
+                    fut, t = ahead.popleft()
+                    yield self._batch(ctx, fut.result(), t)
             while ahead:
-                yield self._batch(ctx, ahead.popleft().result())
+                fut, t = ahead.popleft()
+                yield self._batch(ctx, fut.result(), t)
 
     def loss(self, ctx, batch, progress):
-        return ctx.model.loss(ctx.model(batch["x"], batch["n"]), batch["y"])
+        return _label_and_domain_loss(ctx, batch, progress)
 
     def evaluate(self, ctx: Context) -> dict[str, float]:
         from fakevoice.train.scenes_data import scene_metrics
@@ -279,9 +296,66 @@ class Scenes(Stage):
         return scene_metrics(ctx.model, ctx.scenes)
 
 
+class SelfTrain(Scenes):
+    """Scenes as before, plus each step a half batch of unlabeled clips that the model so
+    far labels confidently: a column's threshold is the lowest confidence at which its
+    predictions on the validation scenes reach ``self_precision`` (fixed when the stage
+    begins, with the labels)."""
+
+    name = "selftrain"
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> Stage:
+        return cls(cfg.self_epochs, cfg.steps_per_epoch)
+
+    def begin(self, ctx: Context) -> dict[str, Any]:
+        from fakevoice.train.adapt import confidence_threshold
+        from fakevoice.train.scenes_data import logits_of, validation_logits
+
+        model = ctx.model
+        val = model.probabilities(validation_logits(model, ctx.scenes)).numpy()
+        p = ctx.cfg.self_precision
+        thresholds = [confidence_threshold(val[:, k], ctx.scenes.val_y[:, k], p) for k in (0, 1)]
+        logits = logits_of(model, ctx.scenes.unl_x)
+        presence = model.probabilities(logits).numpy()
+        composition = torch.softmax(logits[:, 2:], dim=-1).numpy()
+        state = pseudo_labels(presence, composition, thresholds)
+        state["thresholds"] = thresholds
+        return state
+
+    def batches(self, ctx, state, rng):
+        idx = np.asarray(state.get("idx", []), dtype=np.int64)
+        half = max(2, ctx.cfg.batch_size // 2)
+        picks = rng.integers(0, len(idx), size=(self.steps, half)) if len(idx) >= 2 else None
+        target = torch.tensor(state.get("target", []), dtype=torch.float32)
+        mask = torch.tensor(state.get("mask", []), dtype=torch.float32)
+        for step, batch in enumerate(super().batches(ctx, state, rng)):
+            if picks is not None:
+                rows = torch.from_numpy(picks[step])
+                xp = ctx.scenes.unl_x[torch.from_numpy(idx[picks[step]])]
+                batch |= {"xp": xp, "yp": target[rows], "mp": mask[rows]}
+            yield batch
+
+    def loss(self, ctx, batch, progress):
+        loss = _label_and_domain_loss(ctx, batch, progress)
+        if "xp" not in batch:
+            return loss
+        frames = torch.full((len(batch["xp"]),), batch["xp"].shape[-1], dtype=torch.int64)
+        logits = ctx.model(batch["xp"], frames)
+        return loss + ctx.cfg.self_weight * pseudo_loss(ctx.model, logits, batch["yp"], batch["mp"])
+
+
 STAGES: dict[str, type[Stage]] = {
-    s.name: s for s in (FitPrior, Autoencoder, Supervised, PseudoLabel, DomainAdversarial, Scenes)
+    s.name: s
+    for s in (FitPrior, Autoencoder, Supervised, PseudoLabel, DomainAdversarial, Scenes, SelfTrain)
 }
+
+
+def stage_names(spec_stages: tuple[str, ...], cfg: TrainConfig) -> tuple[str, ...]:
+    """A model's stages, and self-training after the scenes when ``adapt`` asks for it."""
+    if "selftrain" in cfg.adapt and "scenes" in spec_stages and cfg.self_epochs > 0:
+        return (*spec_stages, "selftrain")
+    return spec_stages
 
 
 def make_stages(names: tuple[str, ...], cfg: TrainConfig) -> list[Stage]:
