@@ -80,7 +80,8 @@ def test_pseudo_labels_keep_confident_columns_and_consistent_compositions() -> N
     np.testing.assert_array_equal(target[:, 2], [1, -1, -1, -1])
     model = build(resolve("detector"))
     logits = torch.zeros(4, 8, requires_grad=True)
-    loss = adapt.pseudo_loss(model, logits, torch.tensor(target).float(), torch.tensor(mask).float())
+    target_t, mask_t = torch.tensor(target).float(), torch.tensor(mask).float()
+    loss = adapt.pseudo_loss(model, logits, target_t, mask_t)
     loss.backward()
     assert torch.isfinite(loss) and logits.grad[1, 1] == 0  # a masked column gives no gradient
 
