@@ -1,4 +1,5 @@
-"""Log-mel, log linear-band, MFCC and LFCC front ends in torch, batched, from float32 mono audio.
+"""Log-mel, log linear-band, MFCC and LFCC front ends in torch, batched, from float32 mono audio,
+and the waveform itself at 16 kHz for pretrained speech encoders.
 
 A front end maps waveforms ``(batch, samples)`` to frames ``(batch, channels, frames)``.
 Filter banks and the DCT are built here (no torchaudio), so a front end is fully
@@ -16,9 +17,11 @@ import torch
 
 from fakevoice.audio import SAMPLE_RATE
 
-KINDS = ("logmel", "loglinear", "mfcc", "lfcc")
+KINDS = ("logmel", "loglinear", "mfcc", "lfcc", "waveform")
 # kinds that are log band energies as they are (no DCT to cepstra)
 SPECTRAL = ("logmel", "loglinear")
+# The waveform front end's rate: what pretrained speech encoders (wav2vec2, WavLM) read.
+WAVE_RATE = 16_000
 # dB floor: log of exact silence must be finite, and the same in training and prediction.
 POWER_FLOOR = 1e-10
 
@@ -39,6 +42,10 @@ class FrontEndConfig:
     def validate(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"front end kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if self.kind == "waveform":
+            if self.sample_rate % WAVE_RATE:
+                raise ValueError(f"the waveform front end needs a multiple of {WAVE_RATE} Hz")
+            return
         if self.n_fft < 16 or self.hop < 1 or self.n_bands < 1:
             raise ValueError("front end needs n_fft >= 16, hop >= 1 and n_bands >= 1")
         if self.kind not in SPECTRAL and not 1 <= self.n_coeffs <= self.n_bands:
@@ -49,10 +56,15 @@ class FrontEndConfig:
 
     @property
     def channels(self) -> int:
+        if self.kind == "waveform":
+            return 1
         return self.n_bands if self.kind in SPECTRAL else self.n_coeffs
 
     def n_frames(self, n_samples: int) -> int:
-        """Frames for ``n_samples`` samples (centred STFT): 1 + n_samples // hop."""
+        """Frames for ``n_samples`` samples (centred STFT): 1 + n_samples // hop; for the
+        waveform, its samples at 16 kHz."""
+        if self.kind == "waveform":
+            return int(n_samples) // (self.sample_rate // WAVE_RATE)
         return 1 + int(n_samples) // self.hop
 
     def key(self) -> str:
@@ -109,6 +121,10 @@ class FrontEnd(torch.nn.Module):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
+        if cfg.kind == "waveform":
+            self.factor = cfg.sample_rate // WAVE_RATE
+            self.register_buffer("lowpass", lowpass_taps(self.factor), persistent=False)
+            return
         make = mel_filterbank if cfg.kind in ("logmel", "mfcc") else linear_filterbank
         fb = make(cfg.n_bands, cfg.n_fft, cfg.sample_rate, cfg.fmin, cfg.fmax)
         self.register_buffer("filterbank", fb, persistent=False)
@@ -121,6 +137,8 @@ class FrontEnd(torch.nn.Module):
         if wave.ndim == 1:
             wave = wave[None, :]
         wave = wave.to(torch.float32)
+        if self.cfg.kind == "waveform":
+            return decimate(wave, self.factor, self.lowpass)[:, None, :]
         if wave.shape[-1] < self.cfg.n_fft // 2 + 1:
             # torch.stft needs at least half a window after centring; silence is the honest pad.
             wave = torch.nn.functional.pad(wave, (0, self.cfg.n_fft // 2 + 1 - wave.shape[-1]))
@@ -143,6 +161,25 @@ class FrontEnd(torch.nn.Module):
     def silence_frame(self) -> np.ndarray:
         """The feature frame of digital silence: what zero-padding a waveform turns into."""
         return self(torch.zeros(1, self.cfg.n_fft * 2))[0, :, 0].numpy()
+
+
+def lowpass_taps(factor: int, half_width: int = 32) -> torch.Tensor:
+    """A Kaiser-windowed sinc low-pass at 0.9 of the decimated Nyquist frequency."""
+    if factor == 1:
+        return torch.ones(1)
+    n = torch.arange(-half_width * factor, half_width * factor + 1, dtype=torch.float64)
+    cutoff = 0.9 / factor
+    taps = cutoff * torch.sinc(cutoff * n) * torch.kaiser_window(len(n), False, beta=8.0).double()
+    return (taps / taps.sum()).float()
+
+
+def decimate(wave: torch.Tensor, factor: int, taps: torch.Tensor) -> torch.Tensor:
+    """(B, N) -> (B, N // factor): low-pass, then every ``factor``-th sample."""
+    if factor == 1:
+        return wave
+    pad = (len(taps) - 1) // 2
+    y = torch.nn.functional.conv1d(wave[:, None, :], taps[None, None, :], padding=pad)
+    return y[:, 0, : (wave.shape[-1] // factor) * factor : factor]
 
 
 def compute(front: FrontEnd, x: np.ndarray) -> np.ndarray:

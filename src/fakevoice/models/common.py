@@ -78,9 +78,18 @@ def init_weights(model: nn.Module, generator: torch.Generator) -> None:
     """Re-draw every weight from ``generator`` with PyTorch's default schemes.
 
     Module constructors draw from the global RNG; those values are overwritten here so
-    the weights depend on the seed alone.
+    the weights depend on the seed alone. Modules marked ``pretrained_weights`` (a loaded
+    encoder) and everything inside them keep their weights.
     """
+    kept = {
+        id(inner)
+        for m in model.modules()
+        if getattr(m, "pretrained_weights", False)
+        for inner in m.modules()
+    }
     for m in model.modules():
+        if id(m) in kept:
+            continue
         if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)):
             nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
             if m.bias is not None:

@@ -196,7 +196,14 @@ def build(cfg: Any) -> Detector:
     spec = get_spec(cfg.model)
     channels, frames = cfg.frontend.channels, cfg.frames
     try:
-        net = spec.make_net(channels, frames, **dict(cfg.net))
+        if getattr(cfg, "encoder", ""):
+            if not spec.trains_on_scenes:
+                raise FakevoiceError(f"model {cfg.model} takes no encoder (the detector does)")
+            from fakevoice.models.ssl import SSLNet
+
+            net = SSLNet(channels, frames, encoder=cfg.encoder, **dict(cfg.net))
+        else:
+            net = spec.make_net(channels, frames, **dict(cfg.net))
     except TypeError as exc:  # an argument the family does not take
         raise FakevoiceError(f"model {cfg.model}: bad [net] setting ({exc})") from None
     dann = spec.domain_head or "dann" in getattr(cfg, "adapt", ())

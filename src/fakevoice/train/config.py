@@ -53,6 +53,10 @@ class TrainConfig:
     pseudo_threshold: float = 0.0
     dann_weight: float = 0.3
     pretrained: str = ""
+    # A local wav2vec2 / WavLM / HuBERT / XLS-R folder (transformers' save_pretrained): it
+    # replaces the detector's trunk, and the front end becomes the 16 kHz waveform. Its
+    # [net] settings: freeze (true), embed, dropout, device (auto: CUDA when present).
+    encoder: str = ""
     # Intra-op threads for training and prediction; 0 leaves torch's default.
     threads: int = 0
     # Scene-trained models (detector): gradient steps per epoch, validation scenes drawn
@@ -127,6 +131,8 @@ class TrainConfig:
             problems.append("need 0 < clip_seconds <= max_seconds")
         if not (0.0 <= self.vad_threshold <= 1.0 and 0.0 <= self.vad_floor <= 1.0):
             problems.append("vad_threshold and vad_floor must lie in [0, 1]")
+        if self.encoder and self.frontend.kind != "waveform":
+            problems.append("encoder=PATH reads the waveform: frontend.kind must be waveform")
         if self.noise_source not in ("vad", "quiet", "coloured"):
             problems.append("noise_source must be vad, quiet or coloured")
         if self.scene_workers < 0:
@@ -321,6 +327,9 @@ def resolve(
         cfg.seed = int(seed)
     if epochs is not None:
         cfg.epochs = cfg.ae_epochs = cfg.pseudo_epochs = int(epochs)
+    if cfg.encoder and cfg.frontend.kind != "waveform":
+        # a speech encoder reads samples, not a spectrogram
+        cfg.frontend = FrontEndConfig(kind="waveform")
     get_spec(cfg.model)
     cfg.validate()
     return cfg
