@@ -91,7 +91,7 @@ def test_fine_tuning_trains_the_encoder(encoder: Path) -> None:
 
 
 def test_bad_encoder_folders_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(FakevoiceError, match="config.json"):
+    with pytest.raises(FakevoiceError, match=r"config\.json"):
         build(resolve("detector", sets=[f"encoder={tmp_path / 'missing'}"]))
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "config.json").write_text("{not json")
