@@ -129,6 +129,7 @@ def write_tables(out: Path, rows: list[dict[str, Any]]) -> dict[str, pd.DataFram
             {"split": r["split"], "id": r["id"], "label": r.get("label", ""),
              "fake": r.get("fake", ""), "real": r.get("real", ""),
              "generator": r.get("v1_generator", "") if r["split"] == "train" else "",
+             "source": r.get("v1_source", "") if r["split"] == "train" else "",
              **{k: round(float(v), 6) for k, v in r["features"].items() if k != "mfcc"}}
             for r in rows
         ]
