@@ -16,14 +16,10 @@ import pandas as pd
 
 from fakevoice.atomic import atomic_path, atomic_write_text
 from fakevoice.audio import SAMPLE_RATE, load_audio
+from fakevoice.synth.catalogue import SOURCES
 
-REAL_SOURCES = {
-    "tuxpaint": ("tuxpaint-stamps-default", "GPL-2+", "spoken stamp descriptions, 14 languages"),
-    "klettres": ("klettres-data", "GPL-2+", "spoken letters and syllables"),
-    "ktuberling": ("ktuberling-data", "GPL-2+ / LGPL", "spoken words, 26 locales"),
-    "asterisk": ("asterisk-core-sounds-en-wav", "CC-BY-SA-3.0", "English telephony prompts"),
-    "pocketsphinx": ("pocketsphinx-testdata", "BSD-2-Clause", "English test utterances"),
-}
+# (package, licence, content) of each real source, as the catalogue states them
+REAL_SOURCES = {s.name: (s.package, s.licence, s.description) for s in SOURCES.values()}
 NOISE_SOURCE = ("tuxpaint-stamps-default", "GPL-2+", "stamp sound effects (non-speech)")
 
 
