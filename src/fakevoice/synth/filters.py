@@ -128,9 +128,14 @@ def match_brightness(
     if len(x) == 0 or not np.any(x):
         return x.astype(np.float32, copy=False)
     f, pxx = average_spectrum(x, sr)
+    # The two gains' shapes, computed once: each of the ~700 evaluations of a search is
+    # then a scale, clip and sum (the same floats as tilt_gain_db and shelf_gain_db give).
+    octaves = np.log2(np.maximum(f, 100.0) / 500.0)
+    shelf = shelf_gain_db(f, 1.0)
 
     def gain(t: float, g: float) -> np.ndarray:
-        return np.clip(tilt_gain_db(f, t) + shelf_gain_db(f, g), -18.0, 18.0)
+        tilt_db = np.clip(t * octaves, -18.0, 18.0)
+        return np.clip(tilt_db + shelf * float(np.clip(g, -18.0, 18.0)), -18.0, 18.0)
 
     def share_db(t: float, g: float) -> float:
         return share_above_db(f, pxx * 10 ** (gain(t, g) / 10), 4000.0)
