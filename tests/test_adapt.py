@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from fakevoice.errors import FakevoiceError
 from fakevoice.models.registry import build
+from fakevoice.predict import predict
 from fakevoice.runs import load_model
 from fakevoice.train import adapt
 from fakevoice.train.config import resolve
@@ -106,30 +108,47 @@ def test_unknown_adaptation_is_refused() -> None:
         resolve("detector", sets=["adapt=[coral]"]).validate()
 
 
+@pytest.fixture(scope="module")
+def plain(toy_contest, tmp_path_factory, cache) -> dict[str, torch.Tensor]:
+    """The weights of the same quick run without adaptation."""
+    run = tmp_path_factory.mktemp("plain") / "run"
+    train(resolve("detector", epochs=1, sets=QUICK), toy_contest, run, cache_dir=cache)
+    return torch.load(run / "model.pt", weights_only=True)["model"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["adabn", "selftrain", "dann"])
-def test_each_adaptation_trains_resumes_exactly_and_predicts(
-    method, toy_contest, tmp_path, cache
+def test_each_adaptation_trains_changes_the_model_and_predicts(
+    method, toy_contest, contest_fixtures, tmp_path, cache, plain
 ) -> None:
     sets = [*QUICK, f"adapt=[{method}]", "self_epochs=1", "self_precision=0.6"]
-    cfg = resolve("detector", epochs=1, sets=sets)
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    metrics = train(cfg, toy_contest, full, cache_dir=cache)
+    run = tmp_path / "run"
+    metrics = train(resolve("detector", epochs=1, sets=sets), toy_contest, run, cache_dir=cache)
     assert np.isfinite(metrics["val_score"])
     stages = [h.get("stage") for h in metrics["history"]]
     assert ("selftrain" in stages) == (method == "selftrain")
     if method == "adabn":
         assert metrics["adabn_layers"] > 0
+    model, _ = load_model(run)
+    assert (model.domain_head is not None) == (method == "dann")
+    weights = torch.load(run / "model.pt", weights_only=True)["model"]
+    assert any(not torch.equal(weights[k], plain[k]) for k in plain)
+    out = tmp_path / "fixtures.csv"
+    predict(run, [contest_fixtures], out)
+    sub = pd.read_csv(out)
+    assert len(sub) == 2 and sub[["fake", "real"]].notna().all().all()
+
+
+@pytest.mark.slow
+def test_self_training_with_the_domain_loss_resumes_bit_exactly(toy_contest, tmp_path, cache):
+    # the pseudo labels (stage state) and the target batches must survive a kill
+    sets = [*QUICK, "adapt=[selftrain,dann]", "self_epochs=2", "self_precision=0.6"]
+    cfg = resolve("detector", epochs=1, sets=sets)
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    train(cfg, toy_contest, full, cache_dir=cache)
     with pytest.raises(TrainingStopped):
-        train(cfg, toy_contest, cut, cache_dir=cache, stop_after=1)
+        train(cfg, toy_contest, cut, cache_dir=cache, stop_after=2)
     train(cfg, toy_contest, cut, cache_dir=cache, resume=True)
     a = torch.load(full / "model.pt", weights_only=True)["model"]
     b = torch.load(cut / "model.pt", weights_only=True)["model"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    model, _ = load_model(full)
-    assert (model.domain_head is not None) == (method == "dann")
-    # the adaptation changed the weights relative to no adaptation
-    plain = tmp_path / "plain"
-    train(resolve("detector", epochs=1, sets=QUICK), toy_contest, plain, cache_dir=cache)
-    c = torch.load(plain / "model.pt", weights_only=True)["model"]
-    assert any(not torch.equal(a[k], c[k]) for k in c)
