@@ -2,7 +2,7 @@
 
     python benchmarks/leave_one_out.py data/small --out runs/leave-one-out \\
         [--families all | formant,vits,...] [--sources tuxpaint,asterisk-intl,...] \\
-        [--epochs 4] [--set KEY=VALUE ...] [--seed 0]
+        [--epochs 4] [--set KEY=VALUE ...] [--seed 0] [--all-run RUN]
 
 For every group G asked for, the training clips of G are dropped from a view of the data
 folder (symlinks to its audio, a filtered ``train.csv``), the default model is trained on
@@ -113,6 +113,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--all-run", type=Path, default=None,
+                    help="a finished run trained on everything to score instead of training one "
+                         "(with --families none: the by-family table of that run)")  # fmt: skip
     args = ap.parse_args()
 
     data = args.data
@@ -146,7 +149,7 @@ def main() -> None:
         return voices["sources"].map(lambda s: group in s).to_numpy() | no_real
 
     t0 = time.perf_counter()
-    all_sub = train_and_predict(data, args.out / "runs" / "all", args)
+    all_sub = train_and_predict(data, args.all_run or args.out / "runs" / "all", args)
     rows = []
     every = [("family", f) for f in sorted(seen | held)]
     every += [("source", s) for s in sources]
