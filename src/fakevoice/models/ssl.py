@@ -21,7 +21,7 @@ from fakevoice.models.common import SeededDropout
 
 def load_encoder(path: str | Path) -> nn.Module:
     """The encoder saved in folder ``path`` (``config.json`` and weights), offline only."""
-    folder = Path(path)
+    folder = Path(path).expanduser()
     if not (folder / "config.json").is_file():
         raise FakevoiceError(
             f"{folder}: not a transformers checkpoint folder (no config.json); give the "
