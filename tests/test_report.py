@@ -45,6 +45,11 @@ def test_report_writes_figures_and_tables(tmp_path: Path, toy_contest: Path, cap
     assert set(bd["value"].astype(str)) == {"0", "1", "2"}
     zero = bd[bd["value"].astype(str) == "0"].iloc[0]
     assert np.isnan(zero["auc"]) and np.isfinite(zero["brier"])
+    # counts are integers, and every group with a score has the constant prior's beside it
+    assert bd["n"].dtype.kind == "i" and "| 0 | " in md and ".0000 | n/a" not in md
+    scored = bd[np.isfinite(bd["score"])]
+    assert len(scored) >= 1 and np.isfinite(scored["prior_score"]).all()
+    assert (scored["score"] < scored["prior_score"]).all()  # the toy submission beats it
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4
 

@@ -58,7 +58,7 @@ class CompareResult:
 def subset_scores(answer: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     """Score parts on a subset; AUC (and so the score) is NaN where a column has one class."""
     cols = [column_score(answer[:, k], probs[:, k], strict=False) for k in range(len(TARGETS))]
-    out: dict[str, float] = {"n": float(len(answer))}
+    out: dict[str, float] = {"n": len(answer)}  # a count, printed as one
     out.update({f"auc_{name}": c.auc for name, c in zip(TARGETS, cols, strict=True)})
     out["brier"] = float(np.mean([c.brier for c in cols]))
     out["ece"] = float(np.mean([c.ece for c in cols]))

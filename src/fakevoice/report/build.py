@@ -87,6 +87,12 @@ def build_report(
     if meta_csv is not None and Path(meta_csv).is_file():
         meta = pd.read_csv(meta_csv, dtype={"id": str})
         rows = breakdown("submission", answer, sub, meta)
+        # the constant prior at the test's own rates, scored on the same clips
+        rates = answer[list(TARGETS)].to_numpy(float).mean(axis=0)
+        prior = answer[["id"]].assign(**dict(zip(TARGETS, rates, strict=True)))
+        prior_rows = {(r["by"], r["value"]): r for r in breakdown("prior", answer, prior, meta)}
+        for r in rows:
+            r["prior_score"] = prior_rows[(r["by"], r["value"])]["score"]
         if rows:
             bd = pd.DataFrame(rows).drop(columns=["model"])
             with atomic_open(out / "breakdown.csv", "w") as fh:
@@ -107,7 +113,8 @@ def build_report(
             md += [
                 _table(
                     [{k: v for k, v in r.items() if k != "model"} for r in rows],
-                    ["by", "value", "n", "score", "auc", "auc_fake", "auc_real", "brier", "ece"],
+                    ["by", "value", "n", "score", "auc", "auc_fake", "auc_real", "brier", "ece",
+                     "prior_score"],
                 ),
                 "",
             ]

@@ -102,23 +102,41 @@ def histograms(answers: dict[str, np.ndarray], probs: dict[str, np.ndarray], pat
 
 
 def breakdown_bars(table: list[dict], path: Path, title: str = "") -> Path:
-    """Score per group (e.g. number of voices), with the group sizes on the bars."""
-    fig, axs = _subplots(1, 1, (max(4, 0.9 * len(table) + 2), 3.5))
+    """Score per group (e.g. number of voices) with its clip count, and the constant
+    prior's score on the same clips as a black tick (``prior_score``) when given.
+
+    Where the score is undefined (a column holds one class in the group, so AUC is), the
+    group gets its Brier and ECE, hatched, and says so, instead of no bar at all.
+    """
+    fig, axs = _subplots(1, 1, (max(4, 0.9 * len(table) + 2), 3.8))
     ax = axs[0, 0]
     labels = [f"{r['by']}={r['value']}" for r in table]
-    values = [r["score"] if r["score"] is not None else np.nan for r in table]
-    bars = ax.bar(range(len(table)), values, color="C2")
-    for b, r in zip(bars, table, strict=True):
-        ax.text(
-            b.get_x() + b.get_width() / 2,
-            b.get_height(),
-            f"n={r['n']}",
-            ha="center",
-            va="bottom",
-            fontsize=7,
-        )
+    prior_drawn = undefined_drawn = False
+    for i, r in enumerate(table):
+        score = r.get("score")
+        n = int(r["n"])
+        if score is not None and np.isfinite(score):
+            ax.bar(i, score, color="C2", width=0.7)
+            top, text = score, f"n={n}"
+        else:
+            brier, ece = float(r.get("brier", np.nan)), float(r.get("ece", np.nan))
+            kw = {"width": 0.33, "hatch": "//", "edgecolor": "0.3"}
+            ax.bar(i - 0.17, brier, color="C0", label=None if undefined_drawn else "Brier", **kw)
+            ax.bar(i + 0.17, ece, color="C1", label=None if undefined_drawn else "ECE", **kw)
+            undefined_drawn = True
+            top = np.nanmax([brier, ece, 0.0])
+            text = f"n={n}\nAUC undefined:\nBrier, ECE"
+        ax.text(i, top, text, ha="center", va="bottom", fontsize=7)
+        prior = r.get("prior_score")
+        if prior is not None and np.isfinite(prior):
+            label = None if prior_drawn else "constant prior"
+            ax.hlines(prior, i - 0.4, i + 0.4, colors="k", linewidth=2, label=label)
+            prior_drawn = True
     ax.set_xticks(range(len(table)), labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("score (lower is better)")
     ax.set_title(title or "score by group")
+    if prior_drawn or undefined_drawn:
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.25)  # room for the legend above the ticks
+        ax.legend(fontsize=7, loc="upper right", ncol=3)
     fig.tight_layout()
     return _save(fig, path)
