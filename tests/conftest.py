@@ -97,3 +97,17 @@ def contest_fixtures() -> Path:
     if not CONTEST_FIXTURES.is_dir():
         pytest.skip("../shared/fixtures/contest not present")
     return CONTEST_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def toy_detector(toy_contest: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A detector trained on the toy contest (4 x 20 steps): a run that has learned the
+    toy's fake (steady, bright) from real, shared by the tests that need one."""
+    from fakevoice.train.config import resolve
+    from fakevoice.train.loop import train
+
+    cfg = resolve("detector", epochs=4, sets=["steps_per_epoch=20", "val_scenes=48"])
+    root = tmp_path_factory.mktemp("toy-detector")
+    train(cfg, toy_contest, root / "run", cache_dir=root / "cache" / "features")
+    return root / "run"
+

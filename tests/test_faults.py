@@ -78,6 +78,7 @@ def _bad_invocations(tmp_path) -> dict[str, list[str]]:
         "predict": [missing, str(not_audio), "--out", str(tmp_path / "sub.csv")],
         "compare": [missing, "--models", "prior", "--out", str(tmp_path / "cmp")],
         "make-data": [str(tmp_path / "out"), "--size", "no-such-size"],
+        "explain": [missing, str(not_audio), "--json", str(tmp_path / "sub.csv")],
     }
 
 

@@ -213,13 +213,22 @@ def windows(x: np.ndarray, n: int, hop: int | None = None) -> np.ndarray:
 
     Long files are scored window by window rather than cropped, so nothing is ignored.
     """
-    hop = hop or n
     if len(x) <= n:
         return pad_to(x, n)[None, :]
-    starts = list(range(0, len(x) - n + 1, hop))
-    if starts[-1] + n < len(x):
-        starts.append(len(x) - n)
+    starts = window_starts(len(x), n, hop)
     return np.stack([x[s : s + n] for s in starts]).astype(np.float32, copy=False)
+
+
+def window_starts(n_samples: int, n: int, hop: int | None = None) -> list[int]:
+    """Where :func:`windows` cuts: every ``hop`` samples, and a last window ending at the
+    end."""
+    hop = hop or n
+    if n_samples <= n:
+        return [0]
+    starts = list(range(0, n_samples - n + 1, hop))
+    if starts[-1] + n < n_samples:
+        starts.append(n_samples - n)
+    return starts
 
 
 def write_audio(path: str | Path, x: np.ndarray, sr: int = SAMPLE_RATE) -> None:
