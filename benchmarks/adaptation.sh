@@ -10,6 +10,8 @@ for variant in none adabn selftrain dann; do
   sets=()
   [ "$variant" != none ] && sets=(--set "adapt=$variant")
   fakevoice train "$DATA" --out "$OUT/$variant" --seed "$SEED" --resume "${sets[@]}"
-  runs+=(--run "detector-$variant=$OUT/$variant")
+  # the run without adaptation stands in the detector's row, so compare does not retrain it
+  name=detector; [ "$variant" != none ] && name="detector-$variant"
+  runs+=(--run "$name=$OUT/$variant")
 done
 fakevoice compare "$DATA" --out "$OUT/compare" --seed "$SEED" "${runs[@]}"
