@@ -14,6 +14,7 @@ import re
 import subprocess
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,18 +76,38 @@ ESPEAK_VARIANTS = (
 )
 
 
-def espeak_batch(jobs: list[TextJob]) -> list[Audio | None]:
+def _program_batch(
+    jobs: list[TextJob],
+    name: str,
+    command: Callable[[TextJob, Path], list[str] | None],
+    *,
+    text_on_stdin: bool = True,
+) -> list[Audio | None]:
+    """One program run per job writing a WAV: ``command(job, wav)`` gives its command line
+    (None: nothing to say, no audio)."""
     out: list[Audio | None] = []
-    with tempfile.TemporaryDirectory(prefix="fv-espeak-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"fv-{name.split('/')[0]}-") as tmp:
         for i, job in enumerate(jobs):
-            variant, pitch, speed = ESPEAK_VARIANTS[job.voice % len(ESPEAK_VARIANTS)]
             wav = Path(tmp) / f"{i}.wav"
-            cmd = [
-                "espeak-ng", "-b", "1", "-v", ESPEAK_VOICES[job.language] + variant,
-                "-p", str(pitch), "-s", str(speed), "-w", str(wav), "--stdin",
-            ]  # fmt: skip
-            out.append(_run_program(cmd, wav, stdin=job.text, name="espeak-ng"))
+            cmd = command(job, wav)
+            if cmd is None:
+                out.append(None)
+                continue
+            stdin = job.text if text_on_stdin else None
+            out.append(_run_program(cmd, wav, stdin=stdin, name=name))
     return out
+
+
+def _espeak_command(job: TextJob, wav: Path) -> list[str]:
+    variant, pitch, speed = ESPEAK_VARIANTS[job.voice % len(ESPEAK_VARIANTS)]
+    return [
+        "espeak-ng", "-b", "1", "-v", ESPEAK_VOICES[job.language] + variant,
+        "-p", str(pitch), "-s", str(speed), "-w", str(wav), "--stdin",
+    ]  # fmt: skip
+
+
+def espeak_batch(jobs: list[TextJob]) -> list[Audio | None]:
+    return _program_batch(jobs, "espeak-ng", _espeak_command)
 
 
 def _run_program(cmd: list[str], wav: Path, *, stdin: str | None, name: str) -> Audio | None:
@@ -280,40 +301,33 @@ MBROLA_VARIANTS = (("mb-us1", 50, 160), ("mb-us2", 50, 160), ("mb-us3", 50, 160)
 PICO_VARIANTS = ("en-US", "en-GB")
 
 
+def _rhvoice_command(job: TextJob, wav: Path) -> list[str]:
+    voice, rate, pitch = RHVOICE_VARIANTS[job.voice % len(RHVOICE_VARIANTS)]
+    return ["RHVoice-test", "-p", voice, "-r", str(rate), "-t", str(pitch), "-o", str(wav)]
+
+
+def _mbrola_command(job: TextJob, wav: Path) -> list[str]:
+    voice, pitch, speed = MBROLA_VARIANTS[job.voice % len(MBROLA_VARIANTS)]
+    # -a 60: at espeak-ng's default amplitude the us1 diphones clip at full scale.
+    return ["espeak-ng", "-b", "1", "-v", voice, "-a", "60", "-p", str(pitch),
+            "-s", str(speed), "-w", str(wav), "--stdin"]  # fmt: skip
+
+
+def _pico_command(job: TextJob, wav: Path) -> list[str] | None:
+    text = ascii_text(job.text)
+    if not text:
+        return None
+    # pico2wave takes the text as an argument and insists on a .wav name
+    return ["pico2wave", "-l", PICO_VARIANTS[job.voice % len(PICO_VARIANTS)], "-w", str(wav), text]
+
+
 def rhvoice_batch(jobs: list[TextJob]) -> list[Audio | None]:
-    out: list[Audio | None] = []
-    with tempfile.TemporaryDirectory(prefix="fv-rhvoice-") as tmp:
-        for i, job in enumerate(jobs):
-            voice, rate, pitch = RHVOICE_VARIANTS[job.voice % len(RHVOICE_VARIANTS)]
-            wav = Path(tmp) / f"{i}.wav"
-            cmd = ["RHVoice-test", "-p", voice, "-r", str(rate), "-t", str(pitch), "-o", str(wav)]
-            out.append(_run_program(cmd, wav, stdin=job.text, name="RHVoice"))
-    return out
+    return _program_batch(jobs, "RHVoice", _rhvoice_command)
 
 
 def mbrola_batch(jobs: list[TextJob]) -> list[Audio | None]:
-    out: list[Audio | None] = []
-    with tempfile.TemporaryDirectory(prefix="fv-mbrola-") as tmp:
-        for i, job in enumerate(jobs):
-            voice, pitch, speed = MBROLA_VARIANTS[job.voice % len(MBROLA_VARIANTS)]
-            wav = Path(tmp) / f"{i}.wav"
-            # -a 60: at espeak-ng's default amplitude the us1 diphones clip at full scale.
-            cmd = ["espeak-ng", "-b", "1", "-v", voice, "-a", "60", "-p", str(pitch),
-                   "-s", str(speed), "-w", str(wav), "--stdin"]  # fmt: skip
-            out.append(_run_program(cmd, wav, stdin=job.text, name="espeak-ng/mbrola"))
-    return out
+    return _program_batch(jobs, "espeak-ng/mbrola", _mbrola_command)
 
 
 def pico_batch(jobs: list[TextJob]) -> list[Audio | None]:
-    out: list[Audio | None] = []
-    with tempfile.TemporaryDirectory(prefix="fv-pico-") as tmp:
-        for i, job in enumerate(jobs):
-            lang = PICO_VARIANTS[job.voice % len(PICO_VARIANTS)]
-            text = ascii_text(job.text)
-            if not text:
-                out.append(None)
-                continue
-            wav = Path(tmp) / f"{i}.wav"  # pico2wave insists on a .wav name
-            cmd = ["pico2wave", "-l", lang, "-w", str(wav), text]
-            out.append(_run_program(cmd, wav, stdin=None, name="pico2wave"))
-    return out
+    return _program_batch(jobs, "pico2wave", _pico_command, text_on_stdin=False)
