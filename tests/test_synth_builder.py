@@ -160,7 +160,9 @@ def test_unseen_seeds_pass_the_audit_without_a_brightness_cue(
     audit = json.loads((out / "datacard.json").read_text())["audit"]
     low, high = audit["nuisance_auc_ci"]
     assert audit["passed"] and low <= audit["nuisance_auc"] <= high
-    assert audit["nuisance_auc"] <= 0.65
+    # the build's rule, not the point estimate: on tiny's 160 clips the interval is about
+    # +-0.09, so a leak-free build's point estimate passes 0.65 by chance (seed 97 with
+    # the fifteen generators: 0.657); the cue this test is about is brightness alone
     assert audit["nuisance_auc_by_feature"]["rolloff_hz"] < 0.65
 
 
