@@ -1,5 +1,5 @@
 """Why a file was called fake: its clip-level probabilities, a timeline of ``fake`` and
-``real`` over sliding windows, and an occlusion saliency map over time-frequency tiles.
+``real`` over sliding windows, and a saliency map over time-frequency tiles.
 
 The clip-level probabilities are exactly what ``predict`` writes for the file. The
 timeline scores windows of ``window`` seconds every ``hop`` seconds with the same model,
@@ -76,15 +76,11 @@ def _label(fake: float, real: float, lo: float, hi: float) -> str:
 
 
 def _starts(n_samples: int, win: int, hop: int) -> list[int]:
-    if n_samples <= win:
-        return [0]
-    starts = list(range(0, n_samples - win + 1, hop))
-    if starts[-1] + win < n_samples:
-        # the end is always covered; a last window that would nearly repeat one moves
-        if n_samples - win - starts[-1] < hop // 2:
-            starts[-1] = n_samples - win
-        else:
-            starts.append(n_samples - win)
+    """:func:`fakevoice.audio.window_starts`, except that the last window, which ends at the
+    end, replaces the regular one before it when it would nearly repeat it."""
+    starts = window_starts(n_samples, win, hop)
+    if len(starts) >= 2 and starts[-1] - starts[-2] < hop // 2:
+        del starts[-2]
     return starts
 
 
@@ -138,9 +134,6 @@ def explain(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         x = load_audio(path, sr)  # raises AudioError naming the file and the reason
-    (_, clip, reason), = list(pred.stream([path]))
-    if clip is None:
-        raise AudioError(path, reason)
     win, step = round(window * sr), round(hop * sr)
     starts = _starts(len(x), win, step)
     segs = np.stack([np.pad(x[s : s + win], (0, max(0, s + win - len(x)))) for s in starts])
@@ -153,11 +146,16 @@ def explain(
          "label": _label(float(p[0]), float(p[1]), lo, hi)}
         for s, p in zip(starts, probs, strict=True)
     ]  # fmt: skip
-    # the decisive window: predict's clip-length windows, the one with the highest p(fake)
+    # predict's clip-length windows give the file's probabilities, and the decisive window
+    # is the one with the highest p(fake)
     n = cfg.clip_samples
     clip_starts = window_starts(len(x), n)
     clip_wins = windows(x, n)
     clip_probs = pred.score_windows(clip_wins, np.full(len(clip_wins), min(n, max(len(x), 1))))
+    clip = pred.combine(clip_probs)
+    if not np.isfinite(clip).all():
+        raise AudioError(path, "the model produced a non-finite probability")
+    clip = np.clip(clip, 0.0, 1.0)  # as predict writes it
     k = int(np.argmax(clip_probs[:, 0]))
     with torch_threads(cfg.threads):
         win_feats = pred.front(torch.from_numpy(clip_wins[k : k + 1]))[0, :, : cfg.frames]

@@ -109,14 +109,18 @@ class Predictor:
             x = self.front(torch.from_numpy(waves[s : s + self.batch_size]))
             frames = self.cfg.frames
             x = x[..., :frames]
-            n_valid = torch.from_numpy(
-                np.minimum(frames, 1 + lengths[s : s + self.batch_size] // self.cfg.frontend.hop)
-            )
+            counted = [self.cfg.frontend.n_frames(int(k)) for k in lengths[s : s + self.batch_size]]
+            n_valid = torch.from_numpy(np.minimum(frames, np.asarray(counted, dtype=np.int64)))
             out.append(self.model.probabilities(self.model(x, n_valid)).numpy())
         probs = np.concatenate(out).astype(np.float64)
         if self.cfg.vad_gate and self.model.head == "presence":
             probs = self.gate(waves, lengths, probs)
         return probs
+
+    def combine(self, probs: np.ndarray) -> np.ndarray:
+        """A file's (p_fake, p_real) from its windows': the detector's presence by the
+        maximum (a voice anywhere makes the file's), the one-voice models' by the mean."""
+        return probs.max(axis=0) if self.model.head == "presence" else probs.mean(axis=0)
 
     def gate(self, waves: np.ndarray, lengths: np.ndarray, probs: np.ndarray) -> np.ndarray:
         """Windows in which voice activity finds no speech get both probabilities at most
@@ -143,10 +147,7 @@ class Predictor:
             probs = self.score_windows(np.stack(pend_w), np.asarray(pend_len, dtype=np.int64))
             owner = np.asarray(pend_owner)
             for i in owners:
-                # presence (the detector): a voice anywhere in a long file is in the file,
-                # so the file takes its most confident window; one-voice models average
-                p = probs[owner == i]
-                p = p.max(axis=0) if self.model.head == "presence" else p.mean(axis=0)
+                p = self.combine(probs[owner == i])
                 if np.isfinite(p).all():
                     yield i, np.clip(p, 0.0, 1.0), ""
                 else:

@@ -4,9 +4,9 @@
 
 Prints the clip-level probabilities (what predict writes for the file) and a timeline of
 fake/real probabilities over sliding windows, each marked fake, real, fake+real, no voice
-or uncertain (within --uncertain of 0.5). --png draws the spectrogram with an occlusion
-saliency map over it (which time-frequency regions drove p(fake), first 30 s) and the
-timeline under it; --json writes every number.
+or uncertain (within --uncertain of 0.5). --png draws the spectrogram (first 30 s) with
+an integrated-gradients saliency map over the decisive 5 s window (which time-frequency
+regions drove p(fake)) and the timeline under it; --json writes every number.
 """
 
 from __future__ import annotations

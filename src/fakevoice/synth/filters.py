@@ -130,7 +130,7 @@ def match_brightness(
     f, pxx = average_spectrum(x, sr)
     # The two gains' shapes, computed once: each of the ~700 evaluations of a search is
     # then a scale, clip and sum (the same floats as tilt_gain_db and shelf_gain_db give).
-    octaves = np.log2(np.maximum(f, 100.0) / 500.0)
+    octaves = tilt_gain_db(f, 1.0)
     shelf = shelf_gain_db(f, 1.0)
 
     def gain(t: float, g: float) -> np.ndarray:
