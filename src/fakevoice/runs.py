@@ -6,6 +6,8 @@ RUN/config.json    the resolved configuration (reusable: ``--config RUN/config.j
 RUN/checkpoint.pt  training state after the last finished epoch (for --resume)
 RUN/model.pt       the final weights (what predict loads)
 RUN/metrics.json   validation accuracy, losses per epoch, timings
+RUN/validation.npz scene-trained models: the validation scenes' targets, probabilities
+                   before and after calibration, embeddings (what a report draws)
 ```
 A run directory written by another run format version is refused with :class:`RunError`.
 """
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from fakevoice import __version__
@@ -25,12 +28,13 @@ from fakevoice.errors import RunError
 from fakevoice.models.common import Detector
 
 FORMAT_VERSION = 1
-MANIFEST, CONFIG, CHECKPOINT, MODEL, METRICS = (
+MANIFEST, CONFIG, CHECKPOINT, MODEL, METRICS, VALIDATION = (
     "run.json",
     "config.json",
     "checkpoint.pt",
     "model.pt",
     "metrics.json",
+    "validation.npz",
 )
 
 
@@ -113,6 +117,21 @@ def set_state(run: Path, model: str, state: str) -> None:
 def save_torch(path: Path, payload: dict[str, Any]) -> None:
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
+
+
+def save_arrays(path: Path, arrays: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise RunError(f"{path}: file not found") from None
+    except Exception as exc:  # zipfile and numpy raise many types for a damaged file
+        raise RunError(f"{path}: damaged or unreadable ({exc})") from exc
 
 
 def load_torch(path: Path) -> dict[str, Any]:

@@ -185,12 +185,16 @@ class Detector(nn.Module):
     def forward(self, x: torch.Tensor, n_valid: torch.Tensor) -> torch.Tensor:
         return self.net.classify(self.embed(x, n_valid))
 
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        """(B, 2) probabilities (p_fake, p_real) from logits, as ``head`` defines them."""
+    def probabilities(self, logits: torch.Tensor, calibrated: bool = True) -> torch.Tensor:
+        """(B, 2) probabilities (p_fake, p_real) from logits, as ``head`` defines them;
+        ``calibrated=False`` leaves out the fitted temperature and bias (for reports)."""
         if self.head == "sigmoid":
             return torch.sigmoid(logits)
         if self.head == "presence":
-            presence = torch.sigmoid(logits[:, :2] / self.temperature + self.bias)
+            presence = logits[:, :2]
+            if calibrated:
+                presence = presence / self.temperature + self.bias
+            presence = torch.sigmoid(presence)
             if self.presence_from == "presence":
                 return presence
             comp = torch.softmax(logits[:, 2:], dim=-1)

@@ -113,8 +113,18 @@ def build_report(
             md += [
                 _table(
                     [{k: v for k, v in r.items() if k != "model"} for r in rows],
-                    ["by", "value", "n", "score", "auc", "auc_fake", "auc_real", "brier", "ece",
-                     "prior_score"],
+                    [
+                        "by",
+                        "value",
+                        "n",
+                        "score",
+                        "auc",
+                        "auc_fake",
+                        "auc_real",
+                        "brier",
+                        "ece",
+                        "prior_score",
+                    ],
                 ),
                 "",
             ]

@@ -29,8 +29,10 @@ from fakevoice.runs import (
     CHECKPOINT,
     METRICS,
     MODEL,
+    VALIDATION,
     load_torch,
     read_json,
+    save_arrays,
     save_torch,
     set_state,
     start,
@@ -173,7 +175,7 @@ def evaluate(ctx: Context) -> dict[str, float]:
 
 def _finish_scenes(ctx: Context) -> dict[str, Any]:
     """Validation-scene scores, before and after calibration (which is stored in the model)."""
-    from fakevoice.train.scenes_data import calibrate, scene_metrics
+    from fakevoice.train.scenes_data import calibrate, scene_metrics, validation_record
 
     out: dict[str, Any] = {}
     if "adabn" in ctx.cfg.adapt and ctx.scenes.unl_x is not None:
@@ -184,6 +186,7 @@ def _finish_scenes(ctx: Context) -> dict[str, Any]:
     if ctx.cfg.calibration != "none":
         out.update(calibrate(ctx.model, ctx.scenes, ctx.cfg.calibration))
     out.update(scene_metrics(ctx.model, ctx.scenes))
+    out["validation_record"] = validation_record(ctx.model, ctx.scenes)
     out["noise_pieces"] = ctx.scenes.n_noise
     out["voice_groups"] = ctx.scenes.n_groups
     return out
@@ -308,6 +311,7 @@ def _train(
             if stop_after is not None and ran >= stop_after:
                 raise TrainingStopped(f"stopped after {ran} epoch(s)")
     final = evaluate(ctx) if ctx.scenes is None else _finish_scenes(ctx)
+    record = final.pop("validation_record", None)
     y = ctx.labels[ctx.train_idx]
     metrics = {
         "model": cfg.model,
@@ -322,6 +326,8 @@ def _train(
         "prepare_seconds": round(prep_seconds, 3),
         "history": history,
     }
+    if record is not None:
+        save_arrays(run / VALIDATION, record)
     save_torch(run / MODEL, {"model": model.state_dict()})
     write_json(run / METRICS, metrics)
     set_state(run, cfg.model, "complete")

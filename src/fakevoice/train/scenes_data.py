@@ -118,6 +118,28 @@ def validation_logits(model, data: SceneData) -> torch.Tensor:
     return logits_of(model, data.val_x)
 
 
+@torch.no_grad()
+def validation_record(model, data: SceneData) -> dict[str, np.ndarray]:
+    """What a report shows of the validation scenes: targets, probabilities before and
+    after calibration, and the embeddings (float16: a map needs no more)."""
+    was = model.training
+    model.eval()
+    frames = data.val_x.shape[-1]
+    embeds, logits = [], []
+    for part in torch.split(data.val_x, 128):
+        e = model.embed(part, torch.full((len(part),), frames))
+        embeds.append(e.reshape(len(part), -1))
+        logits.append(model.net.classify(e))
+    model.train(was)
+    z = torch.cat(logits)
+    return {
+        "target": data.val_y.astype(np.float32),
+        "probs": model.probabilities(z).numpy().astype(np.float32),
+        "probs_uncalibrated": model.probabilities(z, calibrated=False).numpy().astype(np.float32),
+        "embedding": torch.cat(embeds).numpy().astype(np.float16),
+    }
+
+
 def scene_metrics(model, data: SceneData, prefix: str = "val_") -> dict[str, float]:
     """The contest score of the model on the validation scenes."""
     probs = model.probabilities(validation_logits(model, data)).numpy().astype(np.float64)
