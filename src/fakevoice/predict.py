@@ -101,40 +101,71 @@ class Predictor:
     def score_windows(self, waves: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """(k, 2) probabilities of k windows of ``clip_samples`` with true lengths ``lengths``."""
         with torch_threads(self.cfg.threads):
-            return self._score_windows(waves, lengths)
+            return self._score_windows(waves, lengths)["probs"]
 
-    def _score_windows(self, waves: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        out = []
+    @torch.no_grad()
+    def describe_windows(self, waves: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
+        """As :meth:`score_windows`, with the uncalibrated probabilities (``raw``) and the
+        model's embeddings (``embedding``) beside ``probs``: what a report draws."""
+        with torch_threads(self.cfg.threads):
+            return self._score_windows(waves, lengths, details=True)
+
+    def _score_windows(
+        self, waves: np.ndarray, lengths: np.ndarray, details: bool = False
+    ) -> dict[str, np.ndarray]:
+        out: dict[str, list[np.ndarray]] = {"probs": [], "raw": [], "embedding": []}
         for s in range(0, len(waves), self.batch_size):
             x = self.front(torch.from_numpy(waves[s : s + self.batch_size]))
             frames = self.cfg.frames
             x = x[..., :frames]
             counted = [self.cfg.frontend.n_frames(int(k)) for k in lengths[s : s + self.batch_size]]
             n_valid = torch.from_numpy(np.minimum(frames, np.asarray(counted, dtype=np.int64)))
-            out.append(self.model.probabilities(self.model(x, n_valid)).numpy())
-        probs = np.concatenate(out).astype(np.float64)
+            if details:
+                e = self.model.embed(x, n_valid)
+                z = self.model.net.classify(e)
+                out["raw"].append(self.model.probabilities(z, calibrated=False).numpy())
+                out["embedding"].append(e.reshape(len(e), -1).numpy())
+            else:
+                z = self.model(x, n_valid)
+            out["probs"].append(self.model.probabilities(z).numpy())
+        res = {k: np.concatenate(v).astype(np.float64) for k, v in out.items() if v}
         if self.cfg.vad_gate and self.model.head == "presence":
-            probs = self.gate(waves, lengths, probs)
-        return probs
+            scores = self.speech_scores(waves, lengths)
+            for k in ("probs", "raw"):
+                if k in res:
+                    res[k] = self.gate(scores, res[k])
+        return res
 
     def combine(self, probs: np.ndarray) -> np.ndarray:
         """A file's (p_fake, p_real) from its windows': the detector's presence by the
         maximum (a voice anywhere makes the file's), the one-voice models' by the mean."""
         return probs.max(axis=0) if self.model.head == "presence" else probs.mean(axis=0)
 
-    def gate(self, waves: np.ndarray, lengths: np.ndarray, probs: np.ndarray) -> np.ndarray:
-        """Windows in which voice activity finds no speech get both probabilities at most
-        ``vad_floor`` (the 4th place of the contest set such clips to (0, 0))."""
-        from fakevoice.vad import gate, speech_probabilities, speech_score
+    def speech_scores(self, waves: np.ndarray, lengths: np.ndarray) -> list[float]:
+        from fakevoice.vad import speech_probabilities, speech_score
 
         speech = speech_probabilities(
             [w[: max(int(k), 1)] for w, k in zip(waves, lengths, strict=True)]
         )
-        scores = [speech_score(q) for q in speech]
+        return [speech_score(q) for q in speech]
+
+    def gate(self, scores: list[float], probs: np.ndarray) -> np.ndarray:
+        """Windows in which voice activity finds no speech get both probabilities at most
+        ``vad_floor`` (the 4th place of the contest set such clips to (0, 0))."""
+        from fakevoice.vad import gate
+
         return gate(probs, scores, self.cfg.vad_threshold, self.cfg.vad_floor)
 
     def stream(self, paths: Sequence[Path]) -> Iterator[tuple[int, np.ndarray | None, str]]:
         """Yield (index, probabilities or None, reason) per file, batching windows of files."""
+        for i, d, reason in self.describe(paths, details=False):
+            yield i, (None if d is None else d["probs"]), reason
+
+    def describe(
+        self, paths: Sequence[Path], details: bool = True
+    ) -> Iterator[tuple[int, dict[str, np.ndarray] | None, str]]:
+        """Yield (index, {probs, raw, embedding} or None, reason) per file; the windows'
+        embeddings are averaged, their probabilities combined as :meth:`combine` does."""
         n = self.cfg.clip_samples
         pend_w: list[np.ndarray] = []
         pend_len: list[int] = []
@@ -144,12 +175,21 @@ class Predictor:
         def flush() -> Iterator[tuple[int, np.ndarray | None, str]]:
             if not owners:
                 return
-            probs = self.score_windows(np.stack(pend_w), np.asarray(pend_len, dtype=np.int64))
+            lens = np.asarray(pend_len, dtype=np.int64)
+            with torch_threads(self.cfg.threads), torch.no_grad():
+                res = self._score_windows(np.stack(pend_w), lens, details=details)
             owner = np.asarray(pend_owner)
             for i in owners:
-                p = self.combine(probs[owner == i])
-                if np.isfinite(p).all():
-                    yield i, np.clip(p, 0.0, 1.0), ""
+                mine = owner == i
+                d = {k: self.combine(v[mine]) for k, v in res.items() if k != "embedding"}
+                if "embedding" in res:
+                    d["embedding"] = res["embedding"][mine].mean(axis=0)
+                if all(np.isfinite(v).all() for v in d.values()):
+                    yield (
+                        i,
+                        {k: np.clip(v, 0.0, 1.0) if k != "embedding" else v for k, v in d.items()},
+                        "",
+                    )
                 else:
                     yield i, None, "the model produced a non-finite probability"
             pend_w.clear()
