@@ -9,6 +9,6 @@ fakevoice make-data "$DATA" --size "$SIZE" --seed "$SEED"
 fakevoice train "$DATA" --out "$RUN" --seed "$SEED" --resume
 fakevoice predict "$RUN" "$DATA" --out "$RUN/submission.csv"
 fakevoice score "$DATA/test_answer.csv" "$RUN/submission.csv"
-fakevoice report "$DATA/test_answer.csv" "$RUN/submission.csv" --out "$RUN/report"
+fakevoice report "$RUN" "$DATA" --out "$RUN/report"
 fakevoice compare "$DATA" --out "$RUN/compare" --seed "$SEED" --run "detector=$RUN"
 echo "demo: report in $RUN/report/report.html, leaderboard in $RUN/compare/leaderboard.md"

@@ -28,11 +28,16 @@ def _subplots(
 
 
 def reliability_diagram(
-    answers: dict[str, np.ndarray], probs: dict[str, np.ndarray], path: Path, title: str = ""
+    answers: dict[str, np.ndarray],
+    probs: dict[str, np.ndarray],
+    path: Path,
+    title: str = "",
+    before: dict[str, np.ndarray] | None = None,
 ) -> Path:
     """Per column: mean answer against mean probability in the contest's 10 bins, with counts.
 
     The bins are the ones the contest ECE uses, so the gaps drawn are the ones it charges.
+    With ``before`` (the probabilities before calibration) both are drawn, side by side.
     """
     cols = list(answers)
     fig, axes = _subplots(
@@ -42,23 +47,31 @@ def reliability_diagram(
         gridspec_kw={"height_ratios": [3, 1]},
         sharex=True,
     )
+    centres = np.linspace(0.05, 0.95, N_BINS)
     for j, col in enumerate(cols):
-        y, p = np.asarray(answers[col], float), np.asarray(probs[col], float)
-        frac, mean = calibration_bins(y, p, N_BINS)
+        y = np.asarray(answers[col], float)
         ax = axes[0, j]
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
-        ax.plot(mean, frac, marker="o", color="C0", label="model")
-        for m, f in zip(mean, frac, strict=True):
-            ax.plot([m, m], [m, f], color="C3", lw=1, alpha=0.7)
+        series = [("calibrated" if before is not None else "model", probs[col], "C0")]
+        if before is not None:
+            series.insert(0, ("before calibration", before[col], "C1"))
+        width = 0.09 / len(series)
+        for s_i, (label, p, colour) in enumerate(series):
+            p = np.asarray(p, float)
+            frac, mean = calibration_bins(y, p, N_BINS)
+            ax.plot(mean, frac, marker="o", color=colour, label=label)
+            for m, f in zip(mean, frac, strict=True):
+                ax.plot([m, m], [m, f], color=colour, lw=1, alpha=0.5)
+            counts, _ = np.histogram(p, bins=np.linspace(0, 1, N_BINS + 1))
+            offset = (s_i - (len(series) - 1) / 2) * width
+            axes[1, j].bar(centres + offset, counts, width=width, color=colour, alpha=0.7)
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(f"{col}: reliability")
         ax.set_ylabel("fraction with a " + col + " voice")
         if j == 0:
             ax.legend(loc="upper left", fontsize=8)
-        counts, _ = np.histogram(p, bins=np.linspace(0, 1, N_BINS + 1))
-        axes[1, j].bar(np.linspace(0.05, 0.95, N_BINS), counts, width=0.09, color="C0", alpha=0.6)
         axes[1, j].set_xlabel("predicted probability")
-        axes[1, j].set_ylabel("clips")
+        axes[1, j].set_ylabel("clips per bin")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
