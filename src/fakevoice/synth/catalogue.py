@@ -67,10 +67,11 @@ SOURCES: dict[str, SourceInfo] = {
         SourceInfo(
             "asterisk-intl",
             "asterisk-core-sounds-fr-wav, asterisk-core-sounds-es-wav, "
-            "asterisk-core-sounds-it-wav, asterisk-core-sounds-ru-wav",
+            "asterisk-core-sounds-it-wav, asterisk-prompt-it-menardi-wav, "
+            "asterisk-core-sounds-ru-wav",
             Path("/usr/share/asterisk/sounds"),
-            "CC-BY-SA-3.0 (Digium; June Wallack, fr_CA; Allison Smith, es_MX); CC-BY-3.0 "
-            "(Carlo Flora and Menardi, it_IT; ivrvoice.ru, ru_RU)",
+            "CC-BY-SA-3.0 (Digium; June Wallack, fr_CA; Allison Smith, es_MX; Marco Menardi "
+            "and Paola Dal Zot, it_IT); CC-BY-3.0 (Carlo Flora, it_IT; ivrvoice.ru, ru_RU)",
             "fluent telephony prompts, 8 kHz, five speakers in French, Spanish, Italian, Russian",
         ),
         SourceInfo(
