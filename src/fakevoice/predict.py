@@ -20,7 +20,7 @@ import hashlib
 import json
 import shutil
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,6 +166,22 @@ class Predictor:
     ) -> Iterator[tuple[int, dict[str, np.ndarray] | None, str]]:
         """Yield (index, {probs, raw, embedding} or None, reason) per file; the windows'
         embeddings are averaged, their probabilities combined as :meth:`combine` does."""
+        return self.describe_signals(self.decode(paths), details)
+
+    def decode(self, paths: Sequence[Path]) -> Iterator[tuple[int, np.ndarray | None, str]]:
+        """(index, mono signal at the model's rate or None, reason) per file, in order."""
+        for i, path in enumerate(paths):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    yield i, load_audio(path, self.cfg.frontend.sample_rate), ""
+            except AudioError as exc:
+                yield i, None, exc.reason
+
+    def describe_signals(
+        self, signals: Iterable[tuple[int, np.ndarray | None, str]], details: bool = True
+    ) -> Iterator[tuple[int, dict[str, np.ndarray] | None, str]]:
+        """:meth:`describe` over decoded signals (mono, at the model's sample rate)."""
         n = self.cfg.clip_samples
         pend_w: list[np.ndarray] = []
         pend_len: list[int] = []
@@ -197,13 +213,9 @@ class Predictor:
             pend_owner.clear()
             owners.clear()
 
-        for i, path in enumerate(paths):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    x = load_audio(path, self.cfg.frontend.sample_rate)
-            except AudioError as exc:
-                yield i, None, exc.reason
+        for i, x, reason in signals:
+            if x is None:
+                yield i, None, reason
                 continue
             w = windows(x, n)
             pend_w.extend(w)
