@@ -18,7 +18,7 @@ array that cannot be scored raises :class:`fakevoice.errors.FakevoiceError` nami
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,20 @@ class Detector:
         mono = to_mono(x) if x.ndim == 2 else x
         return resample(mono, int(sample_rate), self.sample_rate)
 
+    def _signals(
+        self, seq: Sequence[Item], sample_rate: int | None
+    ) -> Iterator[tuple[int, np.ndarray | None, str]]:
+        # one item decoded at a time, so a long list costs a batch of memory, not the list
+        for k, v in enumerate(seq):
+            if not isinstance(v, np.ndarray):
+                ((_, x, reason),) = self._pred.decode([Path(v)])
+                yield k, x, reason
+                continue
+            try:
+                yield k, self._signal(v, sample_rate), ""
+            except ValueError as exc:
+                yield k, None, str(exc)
+
     def predict(
         self, items: Item | Sequence[Item], sample_rate: int | None = None, errors: str = "raise"
     ) -> dict[str, float] | list[dict[str, float] | None] | None:
@@ -74,21 +88,8 @@ class Detector:
         single = isinstance(items, str | Path | np.ndarray)
         seq: list[Item] = [items] if single else list(items)  # type: ignore[list-item]
         names = [f"item {k}" if isinstance(v, np.ndarray) else str(v) for k, v in enumerate(seq)]
-        files = [k for k, v in enumerate(seq) if not isinstance(v, np.ndarray)]
-        decoded = {
-            files[i]: (x, reason)
-            for i, x, reason in self._pred.decode([Path(seq[k]) for k in files])  # type: ignore[arg-type]
-        }
-        signals: list[tuple[int, np.ndarray | None, str]] = []
-        for k, v in enumerate(seq):
-            if isinstance(v, np.ndarray):
-                try:
-                    signals.append((k, self._signal(v, sample_rate), ""))
-                except ValueError as exc:
-                    signals.append((k, None, str(exc)))
-            else:
-                signals.append((k, *decoded[k]))
         out: list[dict[str, float] | None] = [None] * len(seq)
+        signals = self._signals(seq, sample_rate)
         for k, d, reason in self._pred.describe_signals(signals, details=False):
             if d is not None:
                 out[k] = {"fake": float(d["probs"][0]), "real": float(d["probs"][1])}
@@ -102,4 +103,4 @@ class Detector:
         """The timeline and saliency of one file, as ``fakevoice explain --json`` writes."""
         from fakevoice.explain import explain
 
-        return explain(self.run, audio, window=window, hop=hop).as_dict()
+        return explain(self._pred, audio, window=window, hop=hop).as_dict()

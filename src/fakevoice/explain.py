@@ -112,15 +112,16 @@ def integrated_gradients(
 
 
 def explain(
-    run: str | Path,
+    run: str | Path | Predictor,
     audio: str | Path,
     *,
     window: float = 2.0,
     hop: float | None = None,
     uncertain: float = 0.15,
 ) -> Explanation:
-    """Explain one file of any length with the model of ``run``."""
-    pred = Predictor(run)
+    """Explain one file of any length with the model of ``run`` (a run directory, or a
+    :class:`Predictor` already loaded from one)."""
+    pred = run if isinstance(run, Predictor) else Predictor(run)
     cfg = pred.cfg
     sr = cfg.frontend.sample_rate
     if not 0.5 <= window <= cfg.clip_seconds:

@@ -103,13 +103,6 @@ class Predictor:
         with torch_threads(self.cfg.threads):
             return self._score_windows(waves, lengths)["probs"]
 
-    @torch.no_grad()
-    def describe_windows(self, waves: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
-        """As :meth:`score_windows`, with the uncalibrated probabilities (``raw``) and the
-        model's embeddings (``embedding``) beside ``probs``: what a report draws."""
-        with torch_threads(self.cfg.threads):
-            return self._score_windows(waves, lengths, details=True)
-
     def _score_windows(
         self, waves: np.ndarray, lengths: np.ndarray, details: bool = False
     ) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fakevoice.errors import FakevoiceError, RunError
 from fakevoice.report.build import build_report
 from fakevoice.runs import MANIFEST
 
@@ -70,12 +71,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"report: {page} (and report.json, files.csv)")
         return 0
     if Path(args.first).is_dir():
-        from fakevoice.errors import RunError
-
         raise RunError(f"{args.first}: not a fakevoice run directory (no {MANIFEST})")
     if len(args.rest) != 1:
-        from fakevoice.errors import FakevoiceError
-
         raise FakevoiceError("report ANSWER SUBMISSION takes exactly one submission CSV")
     meta = args.meta
     if meta is None:

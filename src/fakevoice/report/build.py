@@ -6,7 +6,6 @@ reliability.png, roc.png, histograms.png and, with a meta file, breakdown.png/.c
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 from pathlib import Path
@@ -18,7 +17,7 @@ from fakevoice.atomic import atomic_open, atomic_write_text
 from fakevoice.dataset import SUBMISSION_COLUMNS, TARGETS, read_submission, read_table
 from fakevoice.errors import DataError
 from fakevoice.metric import Score, score_frames
-from fakevoice.report import plots
+from fakevoice.report import page, plots
 
 
 def _table(rows: list[dict], cols: list[str]) -> str:
@@ -152,18 +151,13 @@ def _write_html(path: Path, md: list[str], figures: list[tuple[str, Path]]) -> N
             body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         elif line and "---" not in line:
             body.append(f"<p>{html.escape(line).replace('**', '')}</p>")
-    for caption, fig in figures:
-        data = base64.b64encode(fig.read_bytes()).decode()
-        body.append(
-            f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,"
-            f"{data}'><figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
+    body += [page.figure(fig, caption) for caption, fig in figures]
     text = "\n".join(body)
     text = text.replace("</p>\n<tr>", "</p>\n<table><tr>").replace("</tr>\n<h", "</tr></table>\n<h")
-    page = (
+    text_page = (
         "<!doctype html><meta charset='utf-8'><title>fakevoice report</title>"
         "<style>body{font-family:sans-serif;max-width:70em;margin:auto}"
         "td{padding:2px 8px;border-bottom:1px solid #ddd}img{max-width:100%}</style>\n" + text
     )
     with atomic_open(path, "w") as fh:
-        fh.write(page)
+        fh.write(text_page)

@@ -109,7 +109,7 @@ def describe(
     bar.close()
     keep = sorted(rows)
     probs = np.array([rows[i]["probs"] for i in keep]).reshape(-1, 2)
-    raw = np.array([rows[i].get("raw", rows[i]["probs"]) for i in keep]).reshape(-1, 2)
+    raw = np.array([rows[i]["raw"] for i in keep]).reshape(-1, 2)
     embedding = np.array([rows[i]["embedding"] for i in keep]).reshape(len(keep), dim)
     return Described(
         name,

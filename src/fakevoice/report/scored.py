@@ -10,12 +10,18 @@ from typing import Any
 import numpy as np
 
 from fakevoice.dataset import TARGETS
-from fakevoice.metric import N_BINS, Score, calibration_bins, constant_prior_score, score_arrays
+from fakevoice.metric import (
+    N_BINS,
+    Score,
+    calibration_bins,
+    column_score,
+    constant_prior_score,
+    score_arrays,
+)
 from fakevoice.predict import Predictor
-from fakevoice.progress import progress
 from fakevoice.report import figures, page, plots
 from fakevoice.report.clips import Clips
-from fakevoice.report.collect import Described, ReportInputs
+from fakevoice.report.collect import Described, ReportInputs, describe
 from fakevoice.report.conditions import condition_table, worst_clips
 
 WORST_CONDITIONS = 6
@@ -39,15 +45,13 @@ def _score_row(name: str, s: Score) -> dict[str, Any]:
 
 def _other_run(run: Path, paths: list[Path], batch_size: int) -> np.ndarray:
     pred = Predictor(run, batch_size)
-    probs = np.full((len(paths), 2), np.nan)
-    bar = progress(total=len(paths), desc=f"report: {run.name}", unit="file")
-    for i, p, _ in pred.stream(paths):
-        if p is not None:
-            probs[i] = p
-        bar.update(1)
-    bar.close()
+    keys = [str(p) for p in paths]
+    d = describe(pred, run.name, keys, paths)
     # a file this run cannot read gets its training prior, as predict does in a contest
-    return np.where(np.isfinite(probs), probs, np.asarray(pred.prior)[None, :])
+    probs = np.tile(np.asarray(pred.prior, float), (len(paths), 1))
+    at = {k: i for i, k in enumerate(keys)}
+    probs[[at[k] for k in d.ids]] = d.probs
+    return probs
 
 
 def _bins(y: np.ndarray, p: np.ndarray) -> dict[str, list]:
@@ -90,7 +94,7 @@ def _calibration(
                     **{f"bin {i + 1}": n for i, n in enumerate(b["count"])},
                 }
             )
-            s = score_arrays(y[:, [k]], p[:, None], (c,))
+            s = column_score(y[:, k], p, c)
             numbers["test"][f"{c}_{stage}"] |= {"ece": s.ece, "brier": s.brier}
             rows[-1] |= {"ECE": s.ece, "Brier": s.brier}
     parts.append(

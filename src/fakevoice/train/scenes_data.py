@@ -104,14 +104,23 @@ def prepare_scenes(
 
 
 @torch.no_grad()
-def logits_of(model, x: torch.Tensor) -> torch.Tensor:
-    """The model's logits for (N, C, T) full-length features, in eval mode."""
+def outputs_of(model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(embeddings, logits) of the model for (N, C, T) full-length features, in eval mode."""
     was = model.training
     model.eval()
     frames = x.shape[-1]
-    out = [model(part, torch.full((len(part),), frames)) for part in torch.split(x, 128)]
+    embeds, logits = [], []
+    for part in torch.split(x, 128):
+        e = model.embed(part, torch.full((len(part),), frames))
+        embeds.append(e.reshape(len(part), -1))
+        logits.append(model.net.classify(e))
     model.train(was)
-    return torch.cat(out)
+    return torch.cat(embeds), torch.cat(logits)
+
+
+def logits_of(model, x: torch.Tensor) -> torch.Tensor:
+    """The model's logits for (N, C, T) full-length features, in eval mode."""
+    return outputs_of(model, x)[1]
 
 
 def validation_logits(model, data: SceneData) -> torch.Tensor:
@@ -122,21 +131,12 @@ def validation_logits(model, data: SceneData) -> torch.Tensor:
 def validation_record(model, data: SceneData) -> dict[str, np.ndarray]:
     """What a report shows of the validation scenes: targets, probabilities before and
     after calibration, and the embeddings (float16: a map needs no more)."""
-    was = model.training
-    model.eval()
-    frames = data.val_x.shape[-1]
-    embeds, logits = [], []
-    for part in torch.split(data.val_x, 128):
-        e = model.embed(part, torch.full((len(part),), frames))
-        embeds.append(e.reshape(len(part), -1))
-        logits.append(model.net.classify(e))
-    model.train(was)
-    z = torch.cat(logits)
+    e, z = outputs_of(model, data.val_x)
     return {
         "target": data.val_y.astype(np.float32),
         "probs": model.probabilities(z).numpy().astype(np.float32),
         "probs_uncalibrated": model.probabilities(z, calibrated=False).numpy().astype(np.float32),
-        "embedding": torch.cat(embeds).numpy().astype(np.float16),
+        "embedding": e.numpy().astype(np.float16),
     }
 
 
