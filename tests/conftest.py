@@ -110,4 +110,3 @@ def toy_detector(toy_contest: Path, tmp_path_factory: pytest.TempPathFactory) ->
     root = tmp_path_factory.mktemp("toy-detector")
     train(cfg, toy_contest, root / "run", cache_dir=root / "cache" / "features")
     return root / "run"
-

@@ -79,6 +79,8 @@ def _bad_invocations(tmp_path) -> dict[str, list[str]]:
         "compare": [missing, "--models", "prior", "--out", str(tmp_path / "cmp")],
         "make-data": [str(tmp_path / "out"), "--size", "no-such-size"],
         "explain": [missing, str(not_audio), "--json", str(tmp_path / "sub.csv")],
+        "export": [missing],
+        "bench": ["predict", missing, missing, "--out", str(tmp_path / "sub.csv")],
     }
 
 

@@ -140,23 +140,24 @@ def test_resume_after_a_kill_reuses_finished_parts(
     predict(run, [toy_contest], full, chunk=5)
     out = tmp_path / "cut.csv"
     real_stream = Predictor.stream
-    calls = {"n": 0}
+    seen = {"files": 0, "die_after": 12}
 
     def dying(self, paths):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        yield from real_stream(self, paths)
+        for res in real_stream(self, paths):
+            if seen["files"] == seen["die_after"]:
+                raise KeyboardInterrupt
+            seen["files"] += 1
+            yield res
 
     monkeypatch.setattr(Predictor, "stream", dying)
     with pytest.raises(KeyboardInterrupt):
         predict(run, [toy_contest], out, chunk=5)
     assert not out.exists()
     parts = sorted((tmp_path / ".cut.csv.parts").glob("part_*.json"))
-    assert len(parts) == 2
-    calls["n"] = 10
+    assert len(parts) == 2  # 12 files scored: two parts of 5 complete, the third not
+    seen.update(files=0, die_after=-1)
     predict(run, [toy_contest], out, chunk=5, resume=True)
-    assert calls["n"] == 10 + 3  # 5 chunks of 24 clips, 2 already done
+    assert seen["files"] == 24 - 10  # only the files of the three missing parts
     assert out.read_bytes() == full.read_bytes()
 
 

@@ -19,7 +19,6 @@ import csv
 import hashlib
 import json
 import shutil
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,16 +27,18 @@ import numpy as np
 import torch
 
 from fakevoice.atomic import atomic_open, atomic_write_text
-from fakevoice.audio import is_audio_path, load_audio, windows
+from fakevoice.audio import is_audio_path
 from fakevoice.dataset import load_contest, write_submission
-from fakevoice.errors import AudioError, FakevoiceError, RunError
+from fakevoice.decoding import Clip, DecodePool, auto_workers, cut, decode_one
+from fakevoice.errors import FakevoiceError, RunError
 from fakevoice.features import FrontEnd
 from fakevoice.holdpoint import hold_after
 from fakevoice.models.common import torch_threads
 from fakevoice.progress import progress
-from fakevoice.runs import METRICS, MODEL, load_model, read_json
+from fakevoice.runs import METRICS, MODEL, load_model, read_json, read_manifest
 
 PARTS_FORMAT = 1
+BACKENDS = ("torch", "onnx")
 
 
 @dataclass
@@ -86,9 +87,26 @@ def collect_inputs(inputs: Sequence[str | Path]) -> Inputs:
 
 
 class Predictor:
-    """A trained run, ready to score signals: (p_fake, p_real) per file."""
+    """A trained run, ready to score signals: (p_fake, p_real) per file.
 
-    def __init__(self, run: str | Path, batch_size: int = 64) -> None:
+    ``backend`` "onnx" runs the network through onnxruntime from ``onnx`` (default
+    RUN/model.onnx, made by ``fakevoice export``); the front end, the voice-activity gate
+    and the details of reports (embeddings, uncalibrated probabilities) stay in torch.
+    ``workers`` decoding processes (None: one per core for large inputs, 0: none) decode
+    files and run voice activity while this process batches the network.
+    """
+
+    def __init__(
+        self,
+        run: str | Path,
+        batch_size: int = 64,
+        *,
+        backend: str = "torch",
+        onnx: str | Path | None = None,
+        workers: int | None = 0,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise FakevoiceError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         self.run = Path(run)
         self.model, self.cfg = load_model(self.run)
         self.front = FrontEnd(self.cfg.frontend)
@@ -96,6 +114,21 @@ class Predictor:
         metrics = read_json(self.run / METRICS)
         share = float(metrics.get("train_fake_share", 0.5))
         self.prior = (share, 1.0 - share)
+        self.backend = backend
+        self.workers = workers
+        # With decoding workers on every core, more than one thread here only fights them.
+        self.threads = 1 if workers else int(self.cfg.threads)
+        self.onnx = None
+        if backend == "onnx":
+            from fakevoice.onnx_backend import ONNX_FILE, OnnxModel
+
+            path = Path(onnx) if onnx is not None else self.run / ONNX_FILE
+            self.onnx = OnnxModel(path, self.run, self.threads)
+        self._pool: DecodePool | None = None
+
+    @property
+    def gated(self) -> bool:
+        return bool(self.cfg.vad_gate) and self.model.head == "presence"
 
     @torch.no_grad()
     def score_windows(self, waves: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -104,13 +137,22 @@ class Predictor:
             return self._score_windows(waves, lengths)["probs"]
 
     def _score_windows(
-        self, waves: np.ndarray, lengths: np.ndarray, details: bool = False
+        self,
+        waves: np.ndarray | None,
+        lengths: np.ndarray,
+        details: bool = False,
+        scores: Sequence[float] | None = None,
+        features: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
+        """Probabilities (and details) of windows, from ``waves`` or, when the decoding
+        workers made them, from their ``features``; ``waves`` may then be None."""
         out: dict[str, list[np.ndarray]] = {"probs": [], "raw": [], "embedding": []}
-        for s in range(0, len(waves), self.batch_size):
-            x = self.front(torch.from_numpy(waves[s : s + self.batch_size]))
-            frames = self.cfg.frames
-            x = x[..., :frames]
+        frames = self.cfg.frames
+        for s in range(0, len(lengths), self.batch_size):
+            if features is not None:
+                x = torch.from_numpy(features[s : s + self.batch_size])
+            else:
+                x = self.front(torch.from_numpy(waves[s : s + self.batch_size]))[..., :frames]
             counted = [self.cfg.frontend.n_frames(int(k)) for k in lengths[s : s + self.batch_size]]
             n_valid = torch.from_numpy(np.minimum(frames, np.asarray(counted, dtype=np.int64)))
             if details:
@@ -118,15 +160,20 @@ class Predictor:
                 z = self.model.net.classify(e)
                 out["raw"].append(self.model.probabilities(z, calibrated=False).numpy())
                 out["embedding"].append(e.reshape(len(e), -1).numpy())
+            if self.onnx is not None:
+                out["probs"].append(self.onnx(x.numpy(), n_valid.numpy()))
             else:
-                z = self.model(x, n_valid)
-            out["probs"].append(self.model.probabilities(z).numpy())
+                z = z if details else self.model(x, n_valid)
+                out["probs"].append(self.model.probabilities(z).numpy())
         res = {k: np.concatenate(v).astype(np.float64) for k, v in out.items() if v}
-        if self.cfg.vad_gate and self.model.head == "presence":
-            scores = self.speech_scores(waves, lengths)
+        if self.gated:
+            if scores is None:
+                if waves is None:
+                    raise ValueError("the gate needs the windows or their speech scores")
+                scores = self.speech_scores(waves, lengths)
             for k in ("probs", "raw"):
                 if k in res:
-                    res[k] = self.gate(scores, res[k])
+                    res[k] = self.gate(list(scores), res[k])
         return res
 
     def combine(self, probs: np.ndarray) -> np.ndarray:
@@ -159,65 +206,95 @@ class Predictor:
     ) -> Iterator[tuple[int, dict[str, np.ndarray] | None, str]]:
         """Yield (index, {probs, raw, embedding} or None, reason) per file; the windows'
         embeddings are averaged, their probabilities combined as :meth:`combine` does."""
-        return self.describe_signals(self.decode(paths), details)
+        return self.describe_clips(self.clips(paths), details)
 
     def decode(self, paths: Sequence[Path]) -> Iterator[tuple[int, np.ndarray | None, str]]:
         """(index, mono signal at the model's rate or None, reason) per file, in order."""
         for i, path in enumerate(paths):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    yield i, load_audio(path, self.cfg.frontend.sample_rate), ""
-            except AudioError as exc:
-                yield i, None, exc.reason
+            x, reason = decode_one(path, self.cfg.frontend.sample_rate)
+            yield i, x, reason
+
+    def clips(self, paths: Sequence[Path]) -> Iterator[Clip]:
+        """Each file cut into windows, by the decoding workers when there are any."""
+        if self.workers:
+            if self._pool is None:
+                self._pool = DecodePool(
+                    self.workers,
+                    self.cfg.frontend.sample_rate,
+                    self.cfg.clip_samples,
+                    self.gated,
+                    self.cfg.frontend,
+                    self.cfg.frames,
+                )
+            return self._pool.clips(paths)
+        return self._cut(self.decode(paths))
+
+    def _cut(self, signals: Iterable[tuple[int, np.ndarray | None, str]]) -> Iterator[Clip]:
+        for i, x, reason in signals:
+            yield Clip(i, None, None, reason) if x is None else cut(i, x, self.cfg.clip_samples)
+
+    def close(self) -> None:
+        """Stop the decoding workers (they are started again when needed)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def describe_signals(
         self, signals: Iterable[tuple[int, np.ndarray | None, str]], details: bool = True
     ) -> Iterator[tuple[int, dict[str, np.ndarray] | None, str]]:
         """:meth:`describe` over decoded signals (mono, at the model's sample rate)."""
-        n = self.cfg.clip_samples
-        pend_w: list[np.ndarray] = []
-        pend_len: list[int] = []
-        pend_owner: list[int] = []
-        owners: list[int] = []
+        return self.describe_clips(self._cut(signals), details)
 
-        def flush() -> Iterator[tuple[int, np.ndarray | None, str]]:
-            if not owners:
+    def describe_clips(
+        self, clips: Iterable[Clip], details: bool = True
+    ) -> Iterator[tuple[int, dict[str, np.ndarray] | None, str]]:
+        """:meth:`describe` over files already cut into windows."""
+        pending: list[Clip] = []
+
+        def flush() -> Iterator[tuple[int, dict[str, np.ndarray] | None, str]]:
+            if not pending:
                 return
-            lens = np.asarray(pend_len, dtype=np.int64)
-            with torch_threads(self.cfg.threads), torch.no_grad():
-                res = self._score_windows(np.stack(pend_w), lens, details=details)
-            owner = np.asarray(pend_owner)
-            for i in owners:
-                mine = owner == i
+
+            def joined(what: str) -> np.ndarray | None:
+                parts = [getattr(c, what) for c in pending]
+                return None if any(p is None for p in parts) else np.concatenate(parts)
+
+            scores = joined("scores")
+            with torch_threads(self.threads), torch.no_grad():
+                res = self._score_windows(
+                    joined("windows"),
+                    joined("lengths"),
+                    details=details,
+                    scores=None if scores is None else scores.tolist(),
+                    features=joined("features"),
+                )
+            at = 0
+            for c in pending:
+                mine = slice(at, at + len(c))
+                at += len(c)
                 d = {k: self.combine(v[mine]) for k, v in res.items() if k != "embedding"}
                 if "embedding" in res:
                     d["embedding"] = res["embedding"][mine].mean(axis=0)
                 if all(np.isfinite(v).all() for v in d.values()):
                     yield (
-                        i,
+                        c.index,
                         {k: np.clip(v, 0.0, 1.0) if k != "embedding" else v for k, v in d.items()},
                         "",
                     )
                 else:
-                    yield i, None, "the model produced a non-finite probability"
-            pend_w.clear()
-            pend_len.clear()
-            pend_owner.clear()
-            owners.clear()
+                    yield c.index, None, "the model produced a non-finite probability"
+            pending.clear()
 
-        for i, x, reason in signals:
-            if x is None:
-                yield i, None, reason
+        queued = 0
+        for c in clips:
+            if not c.ok:
+                yield c.index, None, c.reason
                 continue
-            w = windows(x, n)
-            pend_w.extend(w)
-            # Only a file shorter than a clip gives a padded window (longer ones end-align).
-            pend_len.extend([min(n, max(len(x), 1))] * len(w))
-            pend_owner.extend([i] * len(w))
-            owners.append(i)
-            if len(pend_w) >= self.batch_size:
+            pending.append(c)
+            queued += len(c)
+            if queued >= self.batch_size:
                 yield from flush()
+                queued = 0
         yield from flush()
 
 
@@ -251,11 +328,28 @@ def predict(
     strict: bool = False,
     resume: bool = False,
     chunk: int = 256,
+    backend: str = "torch",
+    onnx: str | Path | None = None,
+    workers: int | None = None,
 ) -> PredictResult:
-    """Score ``inputs`` with the run's model and write ``out`` (id,fake,real)."""
+    """Score ``inputs`` with the run's model and write ``out`` (id,fake,real).
+
+    ``workers``: decoding processes (None: one per core when the input is large enough)."""
     out = Path(out)
-    predictor = Predictor(run, batch_size)
+    read_manifest(run)  # a missing or unfinished run is the first thing to say
     items = collect_inputs(inputs)
+    predictor = Predictor(
+        run, batch_size, backend=backend, onnx=onnx, workers=auto_workers(len(items.ids), workers)
+    )
+    try:
+        return _predict(predictor, items, out, strict=strict, resume=resume, chunk=chunk)
+    finally:
+        predictor.close()
+
+
+def _predict(
+    predictor: Predictor, items: Inputs, out: Path, *, strict: bool, resume: bool, chunk: int
+) -> PredictResult:
     parts = _parts_dir(out)
     fingerprint = _fingerprint(predictor.run, items, chunk)
     manifest = parts / "manifest.json"
@@ -278,25 +372,40 @@ def predict(
     errors: dict[int, str] = {}
     n_chunks = (len(items.ids) + chunk - 1) // chunk
     bar = progress(total=len(items.ids), desc="predict", unit="file")
-    for c in range(n_chunks):
-        lo, hi = c * chunk, min(len(items.ids), (c + 1) * chunk)
-        part = parts / f"part_{c:06d}.json"
-        if part.is_file():
-            saved = read_json(part)
-        else:
-            saved = {"probs": {}, "errors": {}}
-            for k, p, reason in predictor.stream(items.paths[lo:hi]):
-                if p is None:
-                    saved["errors"][str(lo + k)] = reason
-                else:
-                    saved["probs"][str(lo + k)] = [float(p[0]), float(p[1])]
-            atomic_write_text(part, json.dumps(saved))
-            hold_after("parts", c + 1)
+
+    def take(saved: dict) -> None:
         for k, v in saved["probs"].items():
             probs[int(k)] = v
         for k, reason in saved["errors"].items():
             errors[int(k)] = reason
-        bar.update(hi - lo)
+
+    todo: list[int] = []
+    for c in range(n_chunks):
+        part = parts / f"part_{c:06d}.json"
+        if part.is_file():
+            take(read_json(part))
+            bar.update(min(len(items.ids), (c + 1) * chunk) - c * chunk)
+        else:
+            todo.append(c)
+    # One stream over every missing part, so the decoding workers never wait at a part's
+    # end; results come in input order, so a part is complete when its last file is.
+    where = [i for c in todo for i in range(c * chunk, min(len(items.ids), (c + 1) * chunk))]
+    saved: dict = {"probs": {}, "errors": {}}
+    done_in_part = 0
+    for k, p, reason in predictor.stream([items.paths[i] for i in where]):
+        i = where[k]
+        if p is None:
+            saved["errors"][str(i)] = reason
+        else:
+            saved["probs"][str(i)] = [float(p[0]), float(p[1])]
+        done_in_part += 1
+        c = i // chunk
+        if done_in_part == min(len(items.ids), (c + 1) * chunk) - c * chunk:
+            atomic_write_text(parts / f"part_{c:06d}.json", json.dumps(saved))
+            take(saved)
+            bar.update(done_in_part)
+            hold_after("parts", c + 1)
+            saved, done_in_part = {"probs": {}, "errors": {}}, 0
     bar.close()
 
     error_rows = [(str(items.paths[i]), errors[i]) for i in sorted(errors)]

@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from fakevoice.errors import FakevoiceError
-from fakevoice.predict import predict
+from fakevoice.predict import BACKENDS, predict
 
 NAME = "predict"
 HELP = "predict (fake, real) probabilities with a trained run"
@@ -30,11 +30,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="fail (exit 2) if any file is bad")
     p.add_argument("--resume", action="store_true", help="reuse parts of a killed run")
     p.add_argument("--batch-size", type=int, default=64, help="windows per forward pass")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="run the network in torch or in onnxruntime (after `fakevoice export RUN`)",
+    )
+    p.add_argument("--onnx", metavar="FILE", help="the ONNX export to use (default RUN/model.onnx)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="decoding processes (default: one per core for 200 files or more; 0: none)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise FakevoiceError("--batch-size must be >= 1")
+    if args.workers is not None and args.workers < 0:
+        raise FakevoiceError("--workers must be >= 0")
+    if args.onnx and args.backend != "onnx":
+        raise FakevoiceError("--onnx needs --backend onnx")
     res = predict(
         args.run,
         args.inputs,
@@ -42,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         strict=args.strict,
         resume=args.resume,
+        backend=args.backend,
+        onnx=args.onnx,
+        workers=args.workers,
     )
     if res.errors:
         what = "filled with the training prior" if res.filled else "left out"
