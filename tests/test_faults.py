@@ -80,6 +80,7 @@ def _bad_invocations(tmp_path) -> dict[str, list[str]]:
         "make-data": [str(tmp_path / "out"), "--size", "no-such-size"],
         "explain": [missing, str(not_audio), "--json", str(tmp_path / "sub.csv")],
         "export": [missing],
+        "serve": [missing, "--port", "8123"],
         "bench": ["predict", missing, missing, "--out", str(tmp_path / "sub.csv")],
     }
 

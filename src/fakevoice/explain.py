@@ -111,6 +111,43 @@ def integrated_gradients(
     return padded.reshape(nb, tb, nf, tf).sum(axis=(1, 3)), (tb, tf)
 
 
+def _check(cfg: Any, window: float, hop: float | None, uncertain: float) -> float:
+    if not 0.5 <= window <= cfg.clip_seconds:
+        raise FakevoiceError(f"--window must lie between 0.5 and {cfg.clip_seconds:g} seconds")
+    hop = window / 4 if hop is None else hop
+    if not 0.05 <= hop <= window:
+        raise FakevoiceError("--hop must lie between 0.05 s and the window")
+    if not 0.0 <= uncertain < 0.5:
+        raise FakevoiceError("--uncertain must lie in [0, 0.5)")
+    return hop
+
+
+def timeline(
+    pred: Predictor,
+    x: np.ndarray,
+    *,
+    window: float = 2.0,
+    hop: float | None = None,
+    uncertain: float = 0.15,
+) -> list[dict[str, Any]]:
+    """``fake`` and ``real`` of windows of ``window`` s every ``hop`` s over signal ``x``
+    (mono, at the model's rate), each labelled fake, real, both, no voice or uncertain."""
+    hop = _check(pred.cfg, window, hop, uncertain)
+    sr = pred.cfg.frontend.sample_rate
+    win, step = round(window * sr), round(hop * sr)
+    starts = _starts(len(x), win, step)
+    segs = np.stack([np.pad(x[s : s + win], (0, max(0, s + win - len(x)))) for s in starts])
+    lengths = np.array([min(win, len(x) - s) for s in starts], dtype=np.int64)
+    probs = pred.score_windows(segs.astype(np.float32), np.maximum(lengths, 1))
+    lo, hi = 0.5 - uncertain, 0.5 + uncertain
+    return [
+        {"start": round(s / sr, 4), "end": round(min(s + win, len(x)) / sr, 4),
+         "fake": round(float(p[0]), 6), "real": round(float(p[1]), 6),
+         "label": _label(float(p[0]), float(p[1]), lo, hi)}
+        for s, p in zip(starts, probs, strict=True)
+    ]  # fmt: skip
+
+
 def explain(
     run: str | Path | Predictor,
     audio: str | Path,
@@ -122,31 +159,29 @@ def explain(
     """Explain one file of any length with the model of ``run`` (a run directory, or a
     :class:`Predictor` already loaded from one)."""
     pred = run if isinstance(run, Predictor) else Predictor(run)
-    cfg = pred.cfg
-    sr = cfg.frontend.sample_rate
-    if not 0.5 <= window <= cfg.clip_seconds:
-        raise FakevoiceError(f"--window must lie between 0.5 and {cfg.clip_seconds:g} seconds")
-    hop = window / 4 if hop is None else hop
-    if not 0.05 <= hop <= window:
-        raise FakevoiceError("--hop must lie between 0.05 s and the window")
-    if not 0.0 <= uncertain < 0.5:
-        raise FakevoiceError("--uncertain must lie in [0, 0.5)")
+    _check(pred.cfg, window, hop, uncertain)
     path = Path(audio)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        x = load_audio(path, sr)  # raises AudioError naming the file and the reason
-    win, step = round(window * sr), round(hop * sr)
-    starts = _starts(len(x), win, step)
-    segs = np.stack([np.pad(x[s : s + win], (0, max(0, s + win - len(x)))) for s in starts])
-    lengths = np.array([min(win, len(x) - s) for s in starts], dtype=np.int64)
-    probs = pred.score_windows(segs.astype(np.float32), np.maximum(lengths, 1))
+        x = load_audio(path, pred.cfg.frontend.sample_rate)  # AudioError names file and reason
+    return explain_signal(pred, x, str(path), window=window, hop=hop, uncertain=uncertain)
+
+
+def explain_signal(
+    pred: Predictor,
+    x: np.ndarray,
+    name: str,
+    *,
+    window: float = 2.0,
+    hop: float | None = None,
+    uncertain: float = 0.15,
+) -> Explanation:
+    """:func:`explain` of a decoded signal (mono, at the model's rate) called ``name``."""
+    cfg = pred.cfg
+    sr = cfg.frontend.sample_rate
+    hop = _check(cfg, window, hop, uncertain)
     lo, hi = 0.5 - uncertain, 0.5 + uncertain
-    timeline = [
-        {"start": round(s / sr, 4), "end": round(min(s + win, len(x)) / sr, 4),
-         "fake": round(float(p[0]), 6), "real": round(float(p[1]), 6),
-         "label": _label(float(p[0]), float(p[1]), lo, hi)}
-        for s, p in zip(starts, probs, strict=True)
-    ]  # fmt: skip
+    steps = timeline(pred, x, window=window, hop=hop, uncertain=uncertain)
     # predict's clip-length windows give the file's probabilities, and the decisive window
     # is the one with the highest p(fake)
     n = cfg.clip_samples
@@ -155,7 +190,7 @@ def explain(
     clip_probs = pred.score_windows(clip_wins, np.full(len(clip_wins), min(n, max(len(x), 1))))
     clip = pred.combine(clip_probs)
     if not np.isfinite(clip).all():
-        raise AudioError(path, "the model produced a non-finite probability")
+        raise AudioError(Path(name), "the model produced a non-finite probability")
     clip = np.clip(clip, 0.0, 1.0)  # as predict writes it
     k = int(np.argmax(clip_probs[:, 0]))
     with torch_threads(cfg.threads):
@@ -167,8 +202,8 @@ def explain(
         feats = pred.front(torch.from_numpy(np.ascontiguousarray(head, dtype=np.float32)))[0]
     frame_seconds = cfg.clip_seconds / cfg.frames
     return Explanation(
-        file=str(path), seconds=len(x) / sr, fake=float(clip[0]), real=float(clip[1]),
-        window=window, hop=hop, uncertain=(lo, hi), timeline=timeline,
+        file=name, seconds=len(x) / sr, fake=float(clip[0]), real=float(clip[1]),
+        window=window, hop=hop, uncertain=(lo, hi), timeline=steps,
         features=feats.numpy(), frame_seconds=frame_seconds, saliency=saliency, tile=tile,
         saliency_start=clip_starts[k] / sr,
     )  # fmt: skip

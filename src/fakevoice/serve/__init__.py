@@ -1,0 +1,1 @@
+"""The HTTP service and its page: ``fakevoice serve RUN`` (needs the ``serve`` extra)."""
