@@ -143,3 +143,47 @@ def test_bench_predict_reports_throughput_and_memory(
         assert r["clips_per_s"] > 0 and r["peak_rss_mb"] > 50
         assert r["ratio_to_decode"] > 0 and r["projected_50k_min"] > 0
     assert "clips/s" in capsys.readouterr().out
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_of_a_killed_parent_exit(toy_contest: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from fakevoice.memory import _descendants
+
+    clip = sorted((toy_contest / "test").iterdir())[0]
+    code = (
+        "import time\n"
+        "from pathlib import Path\n"
+        "from fakevoice.decoding import DecodePool\n"
+        "pool = DecodePool(2, 32000, 160000, False)\n"
+        f"list(pool.decode_only([Path({str(clip)!r})] * 4))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        workers = _descendants(proc.pid)
+        assert workers
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 20
+        alive = workers
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.2)
+            alive = [w for w in workers if _running(w)]
+        assert not alive, f"orphaned decoding workers still running: {alive}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

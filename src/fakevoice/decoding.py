@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
+import time
 import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -91,8 +93,19 @@ def auto_workers(n_files: int, requested: int | None) -> int:
 _SETTINGS: dict[str, object] = {}
 
 
+def _watch_parent(parent: int) -> None:
+    # A parent killed outright (SIGKILL, OOM) cannot stop its pool: the workers would wait
+    # on their queue for ever. Reparented means orphaned.
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
 def _init(sample_rate: int, clip_samples: int, vad: bool, frontend: Any, frames: int) -> None:
     import torch
+
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
 
     from fakevoice.features import FrontEnd
 
