@@ -149,9 +149,10 @@ def test_audit_passes_and_baseline_is_reported(tiny: Path):
     assert "Audit" in (tiny / "datacard.md").read_text()
 
 
-# Seeds no other test uses; before the brightness fix (issue 11) all three failed the audit
-# (joint AUC 0.71, 0.69, 0.67: spectral roll-off alone reached 0.72).
-@pytest.mark.parametrize("seed", [95, 96, 97])
+# A seed no other test uses; before the brightness fix (issue 11) seeds 95-97 all failed the
+# audit (joint AUC 0.71, 0.69, 0.67: spectral roll-off alone reached 0.72). One seed here
+# (a tiny build costs 90 s); benchmarks/bench_audit.py runs the audit over 20 tiny seeds.
+@pytest.mark.parametrize("seed", [96])
 def test_unseen_seeds_pass_the_audit_without_a_brightness_cue(
     seed: int, tiny, tmp_path: Path, synth_cache: Path
 ):
