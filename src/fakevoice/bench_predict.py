@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +26,22 @@ def stage_line(what: str, files: int, seconds: float) -> None:
     print(f"{what}: {files} files in {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
-def _decode_rate(paths: Sequence[Path], workers: int, rate: int) -> dict[str, float]:
+def _measure(make: Callable[[], tuple[Callable[[Sequence[Path]], list], Callable[[], None]]],
+             paths: Sequence[Path]) -> tuple[list, dict[str, float]]:  # fmt: skip
+    """``make()`` -> (a function over paths, its closer): what the first 8 files and the
+    start cost is start-up; the rate is of all ``paths`` after that."""
     with PeakMemory() as mem:
         t0 = time.perf_counter()
-        if workers:
-            # the network's settings are irrelevant to decoding alone
-            with DecodePool(workers, rate, 1, False, None, 1) as pool:
-                list(pool.decode_only(paths[: min(len(paths), 8)]))
-                start = time.perf_counter() - t0
-                t1 = time.perf_counter()
-                done = list(pool.decode_only(paths))
-                seconds = time.perf_counter() - t1
-        else:
-            start, t1 = 0.0, time.perf_counter()
-            done = [decode_one(p, rate) for p in paths]
+        fn, close = make()
+        try:
+            fn(paths[: min(len(paths), 8)])
+            start = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            done = fn(paths)
             seconds = time.perf_counter() - t1
-    return {
+        finally:
+            close()
+    return done, {
         "clips_per_s": len(done) / max(seconds, 1e-9),
         "seconds": seconds,
         "startup_s": start,
@@ -49,27 +49,26 @@ def _decode_rate(paths: Sequence[Path], workers: int, rate: int) -> dict[str, fl
     }
 
 
+def _decode_rate(paths: Sequence[Path], workers: int, rate: int) -> dict[str, float]:
+    def make():
+        if not workers:
+            return (lambda ps: [decode_one(p, rate) for p in ps]), (lambda: None)
+        pool = DecodePool(workers, rate, 1, False)  # the network's settings play no part
+        return (lambda ps: list(pool.decode_only(ps))), pool.close
+
+    return _measure(make, paths)[1]
+
+
 def _predict_rate(
     run: Path, paths: Sequence[Path], backend: str, workers: int, batch_size: int, onnx: Path | None
 ) -> dict[str, float]:
-    with PeakMemory() as mem:
-        t0 = time.perf_counter()
+    def make():
         pred = Predictor(run, batch_size, backend=backend, onnx=onnx, workers=workers)
-        try:
-            list(pred.stream(paths[: min(len(paths), 8)]))
-            start = time.perf_counter() - t0
-            t1 = time.perf_counter()
-            res = list(pred.stream(paths))
-            seconds = time.perf_counter() - t1
-        finally:
-            pred.close()
-    return {
-        "clips_per_s": len(res) / max(seconds, 1e-9),
-        "seconds": seconds,
-        "startup_s": start,
-        "peak_rss_mb": mem.peak_mb,
-        "scored": sum(p is not None for _, p, _ in res),
-    }
+        return (lambda ps: list(pred.stream(ps))), pred.close
+
+    res, figures = _measure(make, paths)
+    figures["scored"] = sum(p is not None for _, p, _ in res)
+    return figures
 
 
 def bench_predict(

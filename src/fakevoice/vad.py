@@ -53,7 +53,9 @@ def _sequence_model():
     from silero_vad import load_silero_vad
 
     try:
-        return load_silero_vad(sequence=True)
+        with warnings.catch_warnings():  # its loader's own deprecations, nothing for a user
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return load_silero_vad(sequence=True)
     except (TypeError, FileNotFoundError, ImportError):  # an older silero-vad
         return None
 
