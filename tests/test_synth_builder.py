@@ -142,29 +142,14 @@ def test_heldout_generators_and_speakers_only_in_evaluation(tiny: Path):
 def test_audit_passes_and_baseline_is_reported(tiny: Path):
     audit = json.loads((tiny / "datacard.json").read_text())["audit"]
     assert audit["passed"] and audit["nuisance_auc"] < 0.65
+    # the brightness cue of issue 11 (before its fix spectral roll-off alone reached 0.72 and
+    # tiny seeds 95-97 all failed); unseen seeds: benchmarks/bench_audit.py (20 tiny seeds)
+    assert audit["nuisance_auc_by_feature"]["rolloff_hz"] < 0.65
     b = audit["baseline"]
     assert 0.0 <= b["val_accuracy"] <= 1.0
     # a constant prior scores 0.25 + 0.25 * mean p(1-p): never above 0.3125
     assert 0.25 < b["prior_score"] <= 0.3125 + 1e-9
     assert "Audit" in (tiny / "datacard.md").read_text()
-
-
-# A seed no other test uses; before the brightness fix (issue 11) seeds 95-97 all failed the
-# audit (joint AUC 0.71, 0.69, 0.67: spectral roll-off alone reached 0.72). One seed here
-# (a tiny build costs 90 s); benchmarks/bench_audit.py runs the audit over 20 tiny seeds.
-@pytest.mark.parametrize("seed", [96])
-def test_unseen_seeds_pass_the_audit_without_a_brightness_cue(
-    seed: int, tiny, tmp_path: Path, synth_cache: Path
-):
-    out = tmp_path / f"tiny{seed}"
-    build(BuildOptions(out=out, size="tiny", seed=seed, cache_dir=synth_cache, progress=False))
-    audit = json.loads((out / "datacard.json").read_text())["audit"]
-    low, high = audit["nuisance_auc_ci"]
-    assert audit["passed"] and low <= audit["nuisance_auc"] <= high
-    # the build's rule, not the point estimate: on tiny's 160 clips the interval is about
-    # +-0.09, so a leak-free build's point estimate passes 0.65 by chance (seed 97 with
-    # the fifteen generators: 0.657); the cue this test is about is brightness alone
-    assert audit["nuisance_auc_by_feature"]["rolloff_hz"] < 0.65
 
 
 def test_check_verb_accepts_the_build(tiny: Path):
