@@ -105,10 +105,9 @@ def _watch_parent(parent: int) -> None:
 def _init(sample_rate: int, clip_samples: int, vad: bool, frontend: Any, frames: int) -> None:
     import torch
 
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-
     from fakevoice.features import FrontEnd
 
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     torch.set_num_threads(1)  # one process per core: threads inside would fight them
     _SETTINGS.update(sample_rate=sample_rate, clip_samples=clip_samples, vad=vad)
     _SETTINGS.update(front=None if frontend is None else FrontEnd(frontend), frames=frames)
@@ -125,11 +124,11 @@ def _work(task: list[tuple[int, str]]) -> list[Clip]:
         out.append(Clip(i, None, None, reason) if x is None else cut(i, x, n))
     good = [c for c in out if c.windows is not None]
     if _SETTINGS["vad"]:
-        from fakevoice.vad import speech_probabilities, speech_score
+        from fakevoice.vad import window_scores
 
-        flat = [w[: int(k)] for c in good for w, k in zip(c.windows, c.lengths, strict=True)]
-        speech = speech_probabilities(flat, batch=min(VAD_BATCH, max(1, len(flat))))
-        scores = [speech_score(q) for q in speech]
+        waves = [w for c in good for w in c.windows]
+        lengths = np.concatenate([c.lengths for c in good]) if good else []
+        scores = window_scores(waves, lengths, batch=min(VAD_BATCH, max(1, len(waves))))
         at = 0
         for c in good:
             c.scores = np.asarray(scores[at : at + len(c)], dtype=np.float64)

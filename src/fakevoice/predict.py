@@ -133,7 +133,7 @@ class Predictor:
     @torch.no_grad()
     def score_windows(self, waves: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """(k, 2) probabilities of k windows of ``clip_samples`` with true lengths ``lengths``."""
-        with torch_threads(self.cfg.threads):
+        with torch_threads(self.threads):
             return self._score_windows(waves, lengths)["probs"]
 
     def _score_windows(
@@ -182,12 +182,9 @@ class Predictor:
         return probs.max(axis=0) if self.model.head == "presence" else probs.mean(axis=0)
 
     def speech_scores(self, waves: np.ndarray, lengths: np.ndarray) -> list[float]:
-        from fakevoice.vad import speech_probabilities, speech_score
+        from fakevoice.vad import window_scores
 
-        speech = speech_probabilities(
-            [w[: max(int(k), 1)] for w, k in zip(waves, lengths, strict=True)]
-        )
-        return [speech_score(q) for q in speech]
+        return window_scores(waves, lengths)
 
     def gate(self, scores: list[float], probs: np.ndarray) -> np.ndarray:
         """Windows in which voice activity finds no speech get both probabilities at most

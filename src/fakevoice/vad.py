@@ -107,6 +107,16 @@ def speech_score(probs: np.ndarray, top: int = 3) -> float:
     return float(np.sort(probs)[-min(top, len(probs)) :].mean())
 
 
+def window_scores(
+    waves: Sequence[np.ndarray], lengths: Sequence[int], batch: int = 64
+) -> list[float]:
+    """The speech score of each window, over its first ``lengths`` samples (at least one)."""
+    speech = speech_probabilities(
+        [w[: max(int(k), 1)] for w, k in zip(waves, lengths, strict=True)], batch=batch
+    )
+    return [speech_score(q) for q in speech]
+
+
 def gate(probs: np.ndarray, scores: np.ndarray, threshold: float, floor: float) -> np.ndarray:
     """``probs`` (k, 2) with rows whose speech score is below ``threshold`` capped at
     ``floor``: no voice heard, so neither a fake nor a real one (modified in place)."""

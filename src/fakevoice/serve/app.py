@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import os
 import re
 import tempfile
@@ -28,8 +27,8 @@ from starlette.concurrency import run_in_threadpool
 
 from fakevoice import __version__
 from fakevoice.decoding import decode_one
+from fakevoice.onnx_backend import model_digest
 from fakevoice.predict import Predictor
-from fakevoice.runs import MODEL
 from fakevoice.serve.batcher import Batcher, Busy
 
 PAGE = Path(__file__).with_name("page.html")
@@ -46,7 +45,7 @@ class Limits:
 
 
 def model_version(pred: Predictor) -> dict[str, str]:
-    digest = hashlib.sha256((pred.run / MODEL).read_bytes()).hexdigest()
+    digest = model_digest(pred.run)
     return {
         "run": pred.run.resolve().name,
         "model": str(pred.cfg.model),
