@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import threading
-import time
 import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -32,6 +30,7 @@ import numpy as np
 
 from fakevoice.audio import load_audio, windows
 from fakevoice.errors import AudioError
+from fakevoice.orphan import exit_when_orphaned
 
 # Below this many files the workers' start-up (about 2 s: torch and the VAD model) costs
 # more than they save.
@@ -93,21 +92,12 @@ def auto_workers(n_files: int, requested: int | None) -> int:
 _SETTINGS: dict[str, object] = {}
 
 
-def _watch_parent(parent: int) -> None:
-    # A parent killed outright (SIGKILL, OOM) cannot stop its pool: the workers would wait
-    # on their queue for ever. Reparented means orphaned.
-    while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
-            os._exit(0)
-
-
 def _init(sample_rate: int, clip_samples: int, vad: bool, frontend: Any, frames: int) -> None:
     import torch
 
     from fakevoice.features import FrontEnd
 
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    exit_when_orphaned()
     torch.set_num_threads(1)  # one process per core: threads inside would fight them
     _SETTINGS.update(sample_rate=sample_rate, clip_samples=clip_samples, vad=vad)
     _SETTINGS.update(front=None if frontend is None else FrontEnd(frontend), frames=frames)

@@ -4,6 +4,7 @@ it ends, each with the count done and the time taken, so a log shows where a job
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -91,8 +92,9 @@ def progress(
     every: float = 30.0,
 ) -> Any:
     """A progress bar over ``iterable`` (or one to ``update`` by hand): tqdm on a terminal,
-    :class:`LineProgress` otherwise, nothing when ``enabled`` is False."""
-    if not enabled:
+    :class:`LineProgress` otherwise, nothing when ``enabled`` is False or in a torchrun
+    process other than rank 0 (one log, not one per process)."""
+    if not enabled or os.environ.get("RANK", "0") != "0":
         return tqdm(iterable, total=total, disable=True)
     if _is_terminal():
         return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave)

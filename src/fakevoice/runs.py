@@ -70,6 +70,9 @@ def read_manifest(run: str | Path) -> dict[str, Any]:
     return manifest
 
 
+RESUMABLE_ANYWHERE = frozenset({"device"})
+
+
 def start(run: str | Path, config: dict[str, Any], *, resume: bool, overwrite: bool) -> bool:
     """Prepare ``run`` for training; return True when a checkpoint is to be resumed."""
     run = Path(run)
@@ -82,8 +85,13 @@ def start(run: str | Path, config: dict[str, Any], *, resume: bool, overwrite: b
                 "use --resume to continue it or --overwrite to start again"
             )
         saved = read_json(run / CONFIG)
-        if saved != config:
-            diff = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
+        # where the steps run is not part of the result: a run may resume on another device
+        diff = sorted(
+            k
+            for k in set(saved) | set(config)
+            if saved.get(k) != config.get(k) and k not in RESUMABLE_ANYWHERE
+        )
+        if diff:
             raise RunError(
                 f"{run}: --resume with a different configuration ({', '.join(diff)}); "
                 "give the same options, or --overwrite"

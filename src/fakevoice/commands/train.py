@@ -9,6 +9,7 @@ killed run and ends with exactly the weights an uninterrupted run gives.
 from __future__ import annotations
 
 import argparse
+import os
 
 from fakevoice.models.registry import SPECS
 from fakevoice.train.config import DEFAULT_MODEL, resolve
@@ -59,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         cache_dir=args.cache_dir,
     )
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun, rank 0 speaks for all
     if "val_score" in metrics:
         where = (
             f"validation score {metrics['val_score']:.4f} (AUC {metrics['val_auc']:.3f}, "

@@ -63,8 +63,9 @@ class SeededDropout(nn.Module):
             return x
         if self.generator is None:
             raise RuntimeError("SeededDropout in training mode needs attach_generator() first")
+        # drawn on the CPU whatever the device: the same masks on a GPU as on a CPU
         keep = torch.rand(x.shape, generator=self.generator) >= self.p
-        return x * keep.to(x.dtype) / (1.0 - self.p)
+        return x * keep.to(x.device, x.dtype) / (1.0 - self.p)
 
 
 def attach_generator(model: nn.Module, generator: torch.Generator) -> None:

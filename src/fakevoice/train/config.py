@@ -20,6 +20,7 @@ from fakevoice.audio import SAMPLE_RATE
 from fakevoice.errors import FakevoiceError
 from fakevoice.features import FrontEndConfig
 from fakevoice.simulate import SceneSettings
+from fakevoice.train.step import PRECISIONS
 
 try:  # Python 3.11+
     import tomllib
@@ -57,8 +58,14 @@ class TrainConfig:
     # replaces the detector's trunk, and the front end becomes the 16 kHz waveform. Its
     # [net] settings: freeze (true), embed, dropout, device (auto: CUDA when present).
     encoder: str = ""
-    # Intra-op threads for training and prediction; 0 leaves torch's default.
+    # Intra-op threads of prediction (and explain, serve); 0 leaves torch's default.
     threads: int = 0
+    # Intra-op threads of the training steps; 0 leaves torch's default. One by default:
+    # beside the scene simulation (on another core) it trains as fast as two here, and
+    # only one thread makes a run bit-reproducible on every CPU (on some, oneDNN's
+    # parallel reductions round differently from one run to the next: seen on this
+    # project's machines, 1e-7 in the first step's gradients).
+    train_threads: int = 1
     # Scene-trained models (detector): gradient steps per epoch, validation scenes drawn
     # from held-out voices, the composition head's loss weight, calibration of the two
     # columns on the validation scenes, and the share of each unlabeled clip's quietest
@@ -95,6 +102,17 @@ class TrainConfig:
     # Threads that simulate scenes ahead of the model (0: in the training thread; results
     # are the same either way).
     scene_workers: int = 1
+    # Each step's batch is cut into this many parts, each normalised by batch norm on its
+    # own, their gradients averaged (fakevoice.train.step): 0 is one part per process (1
+    # without torchrun). Under torchrun the processes share the parts, so one process
+    # with micro_batches=N trains as N processes do.
+    micro_batches: int = 0
+    # "auto" (bf16 on a GPU that has it, else float16 with loss scaling; 32 on a CPU),
+    # "32", "bf16" (autocast, also on a CPU) or "16" (CUDA only).
+    precision: str = "auto"
+    # Where training steps run: "auto" (this process's GPU when CUDA is there, else the
+    # CPU), "cpu", "cuda" or "cuda:N". Not part of the result, so not compared on resume.
+    device: str = "auto"
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
     scenes: SceneSettings = field(default_factory=SceneSettings)
     # Architecture settings passed to the model family's constructor (``[net]`` in TOML,
@@ -121,8 +139,8 @@ class TrainConfig:
             problems.append("batch_size must be >= 2 (batch norm needs two clips)")
         if not 0.0 < self.val_fraction < 1.0:
             problems.append("val_fraction must lie strictly between 0 and 1")
-        if self.threads < 0:
-            problems.append("threads must be >= 0")
+        if self.threads < 0 or self.train_threads < 0:
+            problems.append("threads and train_threads must be >= 0")
         if self.lr <= 0:
             problems.append("lr must be > 0")
         if self.lr_schedule not in ("constant", "cosine"):
@@ -137,6 +155,17 @@ class TrainConfig:
             problems.append("noise_source must be vad, quiet or coloured")
         if self.scene_workers < 0:
             problems.append("scene_workers must be >= 0")
+        if self.micro_batches < 0:
+            problems.append("micro_batches must be >= 0 (0: one per process)")
+        elif self.micro_batches > 1 and (
+            self.batch_size % self.micro_batches or self.batch_size // self.micro_batches < 4
+        ):
+            problems.append(
+                f"batch_size {self.batch_size} must be a multiple of micro_batches "
+                f"{self.micro_batches}, with at least 4 clips a part"
+            )
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {', '.join(PRECISIONS)}")
         if self.steps_per_epoch < 1 or self.val_scenes < 8:
             problems.append("steps_per_epoch must be >= 1 and val_scenes >= 8")
         if self.calibration not in ("none", "temperature", "platt"):

@@ -8,6 +8,7 @@ that was never interrupted.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -41,7 +42,9 @@ from fakevoice.runs import (
 from fakevoice.seeding import rng, torch_generator
 from fakevoice.train.config import TrainConfig
 from fakevoice.train.data import load_features, stratified_split
-from fakevoice.train.stages import Context, make_stages, predict_items, stage_names
+from fakevoice.train.distributed import World, world
+from fakevoice.train.stages import Context, Shards, make_stages, predict_items, stage_names
+from fakevoice.train.step import Stepper, resolve_precision
 
 
 class TrainingStopped(Exception):
@@ -197,32 +200,57 @@ def train(cfg: TrainConfig, data_dir: str | Path, run_dir: str | Path, **kw: Any
 
     Keywords: ``resume``, ``overwrite``, ``cache_dir``, and ``stop_after``, which ends the
     call with :class:`TrainingStopped` after that many epochs, leaving exactly what a
-    kill would (used by tests and time-boxed runs).
+    kill would (used by tests and time-boxed runs). Under torchrun every process calls
+    this; they share each step's micro-batches and rank 0 writes the run.
     """
-    with torch_threads(cfg.threads):
-        return _train(cfg, data_dir, run_dir, **kw)
+    with world(cfg.device) as w, torch_threads(cfg.train_threads):
+        return _train(cfg, data_dir, run_dir, w, **kw)
+
+
+def for_world(cfg: TrainConfig, w: World) -> TrainConfig:
+    """The configuration as this world runs it (saved so): micro_batches 0 becomes one per
+    process, precision auto the device's choice."""
+    micro = cfg.micro_batches or w.size
+    return dataclasses.replace(
+        cfg, micro_batches=micro, precision=resolve_precision(cfg.precision, w.device)
+    )
+
+
+def _cpu_view(ctx: Context) -> Context:
+    """The context with a CPU copy of the model, for the validation passes of a model that
+    trains on a GPU (they index CPU tensors; the copy costs milliseconds)."""
+    if next(ctx.model.parameters(), torch.zeros(0)).device.type == "cpu":
+        return ctx
+    model = build(ctx.cfg)
+    model.load_state_dict({k: v.cpu() for k, v in ctx.model.state_dict().items()})
+    return dataclasses.replace(ctx, model=model)
 
 
 def _train(
     cfg: TrainConfig,
     data_dir: str | Path,
     run_dir: str | Path,
+    w: World,
     *,
     resume: bool = False,
     overwrite: bool = False,
     cache_dir: str | Path | None = None,
     stop_after: int | None = None,
 ) -> dict[str, Any]:
+    cfg = for_world(cfg, w)
     cfg.validate()
+    mine = w.mine(cfg.micro_batches)
+    shards = Shards(cfg.micro_batches, mine)
     run = Path(run_dir)
     spec = get_spec(cfg.model)
-    resuming = start(run, cfg.as_dict(), resume=resume, overwrite=overwrite)
+    resuming = w.on_main(lambda: start(run, cfg.as_dict(), resume=resume, overwrite=overwrite))
     if resuming and (run / METRICS).is_file() and (run / MODEL).is_file():
         manifest = read_json(run / "run.json")
         if manifest.get("state") == "complete":
             return read_json(run / METRICS)
     t0 = time.perf_counter()
-    prep = prepare_data(cfg, data_dir, cache_dir)
+    with w.main_first():  # rank 0 fills the decoding caches the others then read
+        prep = prepare_data(cfg, data_dir, cache_dir)
     ctx = prep.ctx
     model = ctx.model
     stages = make_stages(stage_names(spec.stages, cfg), cfg)
@@ -249,67 +277,74 @@ def _train(
             continue
         start_epoch = epoch_i if si == stage_i else 0
         if start_epoch == 0:
+            model.cpu()  # stages begin on the CPU tensors they read (pseudo labels)
             stage_state = stage.begin(ctx)
+        model.to(w.device)
         params = stage.parameters(ctx)
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay) if params else None
         if checkpoint is not None and si == stage_i and start_epoch > 0 and opt is not None:
             opt.load_state_dict(checkpoint["optimizer"])
+        stepper = Stepper(ctx, stage, w, cfg.precision, cfg.micro_batches)
         bar = show_progress(
             range(start_epoch, stage.epochs),
             desc=f"{cfg.model} {stage.name}",
             unit="epoch",
             leave=False,
             every=10.0,
+            enabled=w.main,
         )
         for epoch in bar:
             e0 = time.perf_counter()
             model.train()
-            attach_generator(model, torch_generator(cfg.seed, "dropout", si, epoch))
-            made = stage.batches(ctx, stage_state, rng(cfg.seed, "batches", si, epoch))
-            # a stage that knows its batch count is consumed as it makes them (scenes are
+            if cfg.micro_batches == 1:
+                attach_generator(model, torch_generator(cfg.seed, "dropout", si, epoch))
+            made = stage.epoch_steps(ctx, stage_state, rng(cfg.seed, "batches", si, epoch), shards)
+            # a stage that knows its step count is consumed as it makes them (scenes are
             # simulated while the model trains); others are counted first
             n_batches = stage.n_batches()
             if n_batches is None:
                 made = list(made)
                 n_batches = len(made)
             total, count = 0.0, 0
-            for k, batch in enumerate(made):
+            for k, parts in enumerate(made):
                 progress = (epoch + k / max(n_batches, 1)) / max(stage.epochs, 1)
-                loss = stage.loss(ctx, batch, progress)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"{stage.name} loss is not finite at epoch {epoch}")
                 if cfg.lr_schedule == "cosine":
                     # a function of the position alone, so a resumed run steps identically
                     for group in opt.param_groups:  # type: ignore[union-attr]
                         group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
-                opt.zero_grad(set_to_none=True)  # type: ignore[union-attr]
-                loss.backward()
-                opt.step()  # type: ignore[union-attr]
-                total += float(loss.detach()) * len(batch["x"])
-                count += len(batch["x"])
+                gens = None
+                if cfg.micro_batches > 1:  # a part's dropout masks, wherever it is computed
+                    gens = [torch_generator(cfg.seed, "dropout", si, epoch, k, j) for j in mine]
+                loss_sum, n = stepper.step(parts, progress, opt, gens, f"at epoch {epoch}")
+                total, count = total + loss_sum, count + n
+            total, count = w.sum([total, float(count)])
             row: dict[str, Any] = {"stage": stage.name, "epoch": epoch + 1}
             row["loss"] = total / max(count, 1)
-            row.update(evaluate(ctx) if stage.supervised else stage.evaluate(ctx))
+            view = _cpu_view(ctx)
+            row.update(evaluate(view) if stage.supervised else stage.evaluate(view))
             elapsed += time.perf_counter() - e0
             row["seconds"] = round(time.perf_counter() - e0, 3)
             history.append(row)
             bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if isinstance(v, float)})
-            save_torch(
-                run / CHECKPOINT,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),  # type: ignore[union-attr]
-                    "stage": si,
-                    "epoch": epoch + 1,
-                    "stage_state": stage_state,
-                    "history": history,
-                    "elapsed": elapsed,
-                },
-            )
+            if w.main:
+                save_torch(
+                    run / CHECKPOINT,
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),  # type: ignore[union-attr]
+                        "stage": si,
+                        "epoch": epoch + 1,
+                        "stage_state": stage_state,
+                        "history": history,
+                        "elapsed": elapsed,
+                    },
+                )
             ran += 1
             hold_after("epochs", ran)
             if stop_after is not None and ran >= stop_after:
                 raise TrainingStopped(f"stopped after {ran} epoch(s)")
+        del stepper
+    model.cpu()  # calibration and the saved model live on the CPU
     final = evaluate(ctx) if ctx.scenes is None else _finish_scenes(ctx)
     record = final.pop("validation_record", None)
     y = ctx.labels[ctx.train_idx]
@@ -326,6 +361,9 @@ def _train(
         "prepare_seconds": round(prep_seconds, 3),
         "history": history,
     }
+    metrics["processes"] = w.size
+    if not w.main:
+        return metrics
     if record is not None:
         save_arrays(run / VALIDATION, record)
     save_torch(run / MODEL, {"model": model.state_dict()})

@@ -44,6 +44,25 @@ class Context:
         return assemble([self.items[i] for i in idx], self.cfg.frames, self.pad_frame, rng)
 
 
+@dataclass(frozen=True)
+class Shards:
+    """How a step's batch is cut: ``total`` parts (``micro_batches``), of which this process
+    computes those in ``mine`` (all of them without torchrun)."""
+
+    total: int = 1
+    mine: range = range(1)
+
+    def split(self, batch: Batch) -> list[Batch] | None:
+        """This process's parts of a made batch; None when it is too small to cut (every
+        process decides alike, so the step is skipped everywhere)."""
+        if self.total == 1:
+            return [batch]
+        if len(batch["x"]) < 2 * self.total:
+            return None
+        parts = {k: torch.tensor_split(v, self.total) for k, v in batch.items()}
+        return [{k: parts[k][j] for k in batch} for j in self.mine]
+
+
 def chunks(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
     """Mini-batches of ``order``; a last batch of one clip is dropped (batch norm needs two)."""
     for s in range(0, len(order), size):
@@ -98,6 +117,16 @@ class Stage:
         self, ctx: Context, state: dict[str, Any], rng: np.random.Generator
     ) -> Iterator[Batch]:
         raise NotImplementedError
+
+    def epoch_steps(
+        self, ctx: Context, state: dict[str, Any], rng: np.random.Generator, shards: Shards
+    ) -> Iterator[list[Batch]]:
+        """Each optimiser step's parts that this process computes; stages whose batches are
+        costly to make (scenes) make only their own parts."""
+        for batch in self.batches(ctx, state, rng):
+            parts = shards.split(batch)
+            if parts is not None:
+                yield parts
 
     def loss(self, ctx: Context, batch: Batch, progress: float) -> torch.Tensor:
         raise NotImplementedError
@@ -242,8 +271,8 @@ class Scenes(Stage):
         return self.steps
 
     @staticmethod
-    def _scenes(ctx: Context, seed: int) -> dict[str, np.ndarray]:
-        return ctx.scenes.maker.batch(np.random.default_rng(seed), ctx.cfg.batch_size)
+    def _scenes(ctx: Context, seed: int, size: int) -> dict[str, np.ndarray]:
+        return ctx.scenes.maker.batch(np.random.default_rng(seed), size)
 
     @staticmethod
     def _batch(ctx: Context, b: dict[str, np.ndarray], target: np.ndarray | None) -> Batch:
@@ -263,29 +292,47 @@ class Scenes(Stage):
             return list(ctx.model.parameters())
         return super().parameters(ctx)
 
-    def batches(self, ctx, state, rng):
-        # one generator per batch, drawn from the epoch's: the same batches whether they
-        # are made here or ahead in worker threads (simulation runs while the model trains)
+    def _jobs(self, ctx, rng, shards: Shards) -> list[tuple[int, int, np.ndarray | None]]:
+        """(generator seed, scenes, domain targets) of each part this process makes, step
+        by step. One generator per batch, drawn from the epoch's, and one per part drawn
+        from the batch's when it is cut: the same scenes wherever they are made."""
         seeds = [int(v) for v in rng.integers(0, 2**63 - 1, size=self.steps)]
         unl = ctx.scenes.unl_x
         dann = "dann" in ctx.cfg.adapt and unl is not None and len(unl) >= 2
         size = (self.steps, ctx.cfg.batch_size)
         targets = rng.integers(0, len(unl), size=size) if dann else [None] * self.steps
+        if shards.total == 1:
+            return [(s, ctx.cfg.batch_size, t) for s, t in zip(seeds, targets, strict=True)]
+        jobs = []
+        part = ctx.cfg.batch_size // shards.total
+        for seed, target in zip(seeds, targets, strict=True):
+            subs = np.random.default_rng(seed).integers(0, 2**63 - 1, size=shards.total)
+            cut = None if target is None else np.array_split(target, shards.total)
+            jobs += [(int(subs[j]), part, None if cut is None else cut[j]) for j in shards.mine]
+        return jobs
+
+    def _made(self, ctx, jobs) -> Iterator[Batch]:
         workers = ctx.cfg.scene_workers
         if workers == 0:
-            for seed, target in zip(seeds, targets, strict=True):
-                yield self._batch(ctx, self._scenes(ctx, seed), target)
+            for seed, size, target in jobs:
+                yield self._batch(ctx, self._scenes(ctx, seed, size), target)
             return
+        # simulated ahead in worker threads while the model trains
         with ThreadPoolExecutor(workers) as pool:
             ahead: deque[tuple[Future[dict[str, np.ndarray]], np.ndarray | None]] = deque()
-            for seed, target in zip(seeds, targets, strict=True):
-                ahead.append((pool.submit(self._scenes, ctx, seed), target))
+            for seed, size, target in jobs:
+                ahead.append((pool.submit(self._scenes, ctx, seed, size), target))
                 if len(ahead) > workers:
                     fut, t = ahead.popleft()
                     yield self._batch(ctx, fut.result(), t)
             while ahead:
                 fut, t = ahead.popleft()
                 yield self._batch(ctx, fut.result(), t)
+
+    def epoch_steps(self, ctx, state, rng, shards):
+        made = self._made(ctx, self._jobs(ctx, rng, shards))
+        for _ in range(self.steps):
+            yield [next(made) for _ in shards.mine]
 
     def loss(self, ctx, batch, progress):
         return _label_and_domain_loss(ctx, batch, progress)
@@ -323,18 +370,20 @@ class SelfTrain(Scenes):
         state["thresholds"] = thresholds
         return state
 
-    def batches(self, ctx, state, rng):
+    def epoch_steps(self, ctx, state, rng, shards):
         idx = np.asarray(state.get("idx", []), dtype=np.int64)
         half = max(2, ctx.cfg.batch_size // 2)
         picks = rng.integers(0, len(idx), size=(self.steps, half)) if len(idx) >= 2 else None
         target = torch.tensor(state.get("target", []), dtype=torch.float32)
         mask = torch.tensor(state.get("mask", []), dtype=torch.float32)
-        for step, batch in enumerate(super().batches(ctx, state, rng)):
+        for step, parts in enumerate(super().epoch_steps(ctx, state, rng, shards)):
             if picks is not None:
-                rows = torch.from_numpy(picks[step])
-                xp = ctx.scenes.unl_x[torch.from_numpy(idx[picks[step]])]
-                batch |= {"xp": xp, "yp": target[rows], "mp": mask[rows]}
-            yield batch
+                cut = np.array_split(picks[step], shards.total)
+                for j, batch in zip(shards.mine, parts, strict=True):
+                    rows = torch.from_numpy(cut[j])
+                    xp = ctx.scenes.unl_x[torch.from_numpy(idx[cut[j]])]
+                    batch |= {"xp": xp, "yp": target[rows], "mp": mask[rows]}
+            yield parts
 
     def loss(self, ctx, batch, progress):
         loss = _label_and_domain_loss(ctx, batch, progress)
