@@ -190,3 +190,15 @@ def test_bfloat16_autocast_trains_on_a_cpu(toy_contest: Path, tmp_path: Path) ->
         0.0 < m["val_score"] < 1.0
         and read_json(tmp_path / "bf16" / "config.json")["precision"] == "bf16"
     )
+
+
+def test_devices_are_checked_in_one_line() -> None:
+    from fakevoice.train.distributed import pick_device
+
+    assert pick_device("auto", 0).type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device("cpu", 3) == torch.device("cpu")
+    with pytest.raises(FakevoiceError, match="not a torch device"):
+        pick_device("gpu0", 0)
+    if not torch.cuda.is_available():
+        with pytest.raises(FakevoiceError, match="CUDA is not available"):
+            pick_device("cuda:1", 0)

@@ -40,10 +40,11 @@ from fakevoice.runs import (
     write_json,
 )
 from fakevoice.seeding import rng, torch_generator
+from fakevoice.train.all_stages import make_stages, stage_names
 from fakevoice.train.config import TrainConfig
 from fakevoice.train.data import load_features, stratified_split
 from fakevoice.train.distributed import World, world
-from fakevoice.train.stages import Context, Shards, make_stages, predict_items, stage_names
+from fakevoice.train.stages import Context, Shards, predict_items
 from fakevoice.train.step import Stepper, resolve_precision
 
 
