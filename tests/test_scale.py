@@ -12,12 +12,12 @@ import pytest
 
 from fakevoice.audio import SAMPLE_RATE, write_audio
 from fakevoice.cli import main
-from fakevoice.dataset import read_submission
 from fakevoice.errors import RunError
 from fakevoice.onnx_backend import export_onnx
 from fakevoice.predict import Predictor, predict
 from fakevoice.train.config import resolve
 from fakevoice.train.loop import train
+from tests.predictions import max_gap, probabilities
 
 PARITY = 1e-4  # what the issue asks of ONNX against torch
 
@@ -44,18 +44,6 @@ def mixed_folder(toy_contest: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return root
 
 
-def _probs(path: Path) -> dict[str, np.ndarray]:
-    sub = read_submission(path)
-    return {
-        i: np.array([f, r]) for i, f, r in zip(sub["id"], sub["fake"], sub["real"], strict=True)
-    }
-
-
-def _max_gap(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
-    assert a.keys() == b.keys()
-    return max(float(np.abs(a[k] - b[k]).max()) for k in a)
-
-
 def test_decoding_workers_give_the_probabilities_of_one_process(
     toy_detector: Path, mixed_folder: Path, tmp_path: Path
 ) -> None:
@@ -63,7 +51,8 @@ def test_decoding_workers_give_the_probabilities_of_one_process(
     two = predict(toy_detector, [mixed_folder], tmp_path / "two" / "two.csv", workers=2)
     assert one.n_ok == two.n_ok == 12
     assert sorted(one.errors) == sorted(two.errors) and len(one.errors) == 2
-    assert _max_gap(_probs(tmp_path / "one.csv"), _probs(tmp_path / "two" / "two.csv")) < 1e-5
+    two_csv = tmp_path / "two" / "two.csv"
+    assert max_gap(probabilities(tmp_path / "one.csv"), probabilities(two_csv)) < 1e-5
 
 
 def test_workers_resume_after_a_kill(
@@ -89,7 +78,7 @@ def test_workers_resume_after_a_kill(
     seen.update(n=0, die_after=-1)
     predict(toy_detector, [toy_contest], out, workers=2, chunk=5, resume=True)
     assert seen["n"] == 24 - 5
-    assert _max_gap(_probs(full), _probs(out)) < 1e-5
+    assert max_gap(probabilities(full), probabilities(out)) < 1e-5
 
 
 @pytest.mark.parametrize("which", ["detector", "pooled"])
@@ -103,7 +92,8 @@ def test_onnx_backend_matches_torch(
     predict(run, [mixed_folder], tmp_path / "t.csv", workers=0)
     res = predict(run, [mixed_folder], tmp_path / "o" / "o.csv", workers=0, backend="onnx")
     assert res.n_ok == 12
-    assert _max_gap(_probs(tmp_path / "t.csv"), _probs(tmp_path / "o" / "o.csv")) < PARITY
+    onnx_csv = tmp_path / "o" / "o.csv"
+    assert max_gap(probabilities(tmp_path / "t.csv"), probabilities(onnx_csv)) < PARITY
 
 
 def test_a_missing_or_stale_export_is_refused(

@@ -28,9 +28,17 @@ from fakevoice.metric import column_score, combine, score_frames
 from fakevoice.models.registry import get_spec
 from fakevoice.predict import predict
 from fakevoice.progress import progress
-from fakevoice.runs import CONFIG, METRICS, load_config, read_json, read_manifest
+from fakevoice.runs import (
+    CONFIG,
+    METRICS,
+    config_differences,
+    load_config,
+    read_json,
+    read_manifest,
+)
 from fakevoice.train.config import resolve
-from fakevoice.train.loop import train, warm_features
+from fakevoice.train.distributed import World
+from fakevoice.train.loop import for_world, train, warm_features
 
 LEADERBOARD_COLUMNS = [
     "model",
@@ -235,7 +243,9 @@ def compare(
             metrics = read_json(run / METRICS)
         else:
             run = out / "runs" / cfg.model
-            same = (run / CONFIG).is_file() and read_json(run / CONFIG) == cfg.as_dict()
+            want = for_world(cfg, World()).as_dict()  # as train saves it
+            saved = read_json(run / CONFIG) if (run / CONFIG).is_file() else None
+            same = saved is not None and not config_differences(saved, want)
             metrics = train(cfg, data_dir, run, resume=same, overwrite=not same, cache_dir=cache)
         t0 = time.perf_counter()
         sub_path = run / "submission.csv"

@@ -73,6 +73,13 @@ def read_manifest(run: str | Path) -> dict[str, Any]:
 RESUMABLE_ANYWHERE = frozenset({"device"})
 
 
+def config_differences(saved: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """The keys in which a saved run's configuration differs from ``config``; where the
+    steps run is not part of the result, so a run may resume on another device."""
+    keys = set(saved) | set(config)
+    return sorted(k for k in keys if saved.get(k) != config.get(k) and k not in RESUMABLE_ANYWHERE)
+
+
 def start(run: str | Path, config: dict[str, Any], *, resume: bool, overwrite: bool) -> bool:
     """Prepare ``run`` for training; return True when a checkpoint is to be resumed."""
     run = Path(run)
@@ -84,13 +91,7 @@ def start(run: str | Path, config: dict[str, Any], *, resume: bool, overwrite: b
                 f"{run}: a run already exists here (state {manifest.get('state')}); "
                 "use --resume to continue it or --overwrite to start again"
             )
-        saved = read_json(run / CONFIG)
-        # where the steps run is not part of the result: a run may resume on another device
-        diff = sorted(
-            k
-            for k in set(saved) | set(config)
-            if saved.get(k) != config.get(k) and k not in RESUMABLE_ANYWHERE
-        )
+        diff = config_differences(read_json(run / CONFIG), config)
         if diff:
             raise RunError(
                 f"{run}: --resume with a different configuration ({', '.join(diff)}); "
