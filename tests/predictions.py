@@ -1,5 +1,5 @@
 """Comparing two prediction files: the same ids in the same order, and probabilities
-within a float32 rounding. oneDNN's float32 results depend on how the windows were
+within a float32 rounding. torch's float32 kernels depend on how the windows were
 batched at the last bit on some CPUs (measured on this project's machine: 6e-8 between
 batches of 8 and of 64), and a resumed run batches its remaining files afresh, so equal
 bytes are not the promise; the same answers to well within the printed precision are.

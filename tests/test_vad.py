@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 
 from fakevoice.audio import SAMPLE_RATE
@@ -46,3 +49,16 @@ def test_bank_from_vad_takes_the_stretches_without_speech() -> None:
     assert SAMPLE_RATE * 2 <= len(piece) <= n // 2 + HOP_32K
     # it is the background, at unit RMS, not the voice
     assert abs(np.corrcoef(piece[:1000], background[-len(piece) :][:1000])[0, 1]) > 0.99
+
+
+def test_loading_silero_leaves_torch_s_thread_count_alone() -> None:
+    # silero-vad sets torch's global thread count to 1 when imported: a training run that
+    # first loaded it computed on one thread and the next on two (different weights)
+    code = (
+        "import torch; torch.set_num_threads(2)\n"
+        "from fakevoice.vad import _model, _sequence_model\n"
+        "_sequence_model(); a = torch.get_num_threads(); _model()\n"
+        "print(a, torch.get_num_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "2"]

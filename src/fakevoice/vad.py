@@ -50,14 +50,17 @@ def _model():
 def _sequence_model():
     """Silero's whole-sequence ONNX export (silero-vad >= 6.2): the same per-chunk
     probabilities as the streaming model (within 1e-5), one call per signal."""
-    from silero_vad import load_silero_vad
-
+    threads = torch.get_num_threads()
     try:
+        from silero_vad import load_silero_vad
+
         with warnings.catch_warnings():  # its loader's own deprecations, nothing for a user
             warnings.simplefilter("ignore", DeprecationWarning)
             return load_silero_vad(sequence=True)
     except (TypeError, FileNotFoundError, ImportError):  # an older silero-vad
         return None
+    finally:
+        torch.set_num_threads(threads)  # silero's import sets it to 1, as for _model
 
 
 @torch.no_grad()

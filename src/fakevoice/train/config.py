@@ -61,10 +61,9 @@ class TrainConfig:
     # Intra-op threads of prediction (and explain, serve); 0 leaves torch's default.
     threads: int = 0
     # Intra-op threads of the training steps; 0 leaves torch's default. One by default:
-    # beside the scene simulation (on another core) it trains as fast as two here, and
-    # only one thread makes a run bit-reproducible on every CPU (on some, oneDNN's
-    # parallel reductions round differently from one run to the next: seen on this
-    # project's machines, 1e-7 in the first step's gradients).
+    # beside the scene simulation (on another core) it trains as fast as two here, and a
+    # run's float sums then do not depend on the machine's core count, so the same seed
+    # gives the same weights on any CPU.
     train_threads: int = 1
     # Scene-trained models (detector): gradient steps per epoch, validation scenes drawn
     # from held-out voices, the composition head's loss weight, calibration of the two
