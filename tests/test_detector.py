@@ -15,7 +15,7 @@ from fakevoice.metric import score_frames
 from fakevoice.predict import predict
 from fakevoice.runs import load_model
 from fakevoice.train.config import resolve
-from fakevoice.train.loop import TrainingStopped, train
+from fakevoice.train.loop import train
 
 QUICK = ["steps_per_epoch=4", "val_scenes=24", "batch_size=16"]
 
@@ -29,15 +29,12 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
     return torch.load(run / "model.pt", weights_only=True)["model"]
 
 
-def test_detector_resumes_bit_exactly_and_calibrates(toy_contest, tmp_path, cache) -> None:
+def test_detector_calibrates_on_held_out_voices(toy_contest, tmp_path, cache) -> None:
+    # (its exact resume is tested with every family's in test_train, and across
+    # processes in test_distributed)
     cfg = resolve("detector", epochs=2, sets=QUICK)
-    full, cut = tmp_path / "full", tmp_path / "cut"
+    full = tmp_path / "full"
     metrics = train(cfg, toy_contest, full, cache_dir=cache)
-    with pytest.raises(TrainingStopped):
-        train(cfg, toy_contest, cut, cache_dir=cache, stop_after=1)
-    train(cfg, toy_contest, cut, cache_dir=cache, resume=True)
-    a, b = _weights(full), _weights(cut)
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     # whole voice groups are held out, and validation is scored with the contest score
     assert metrics["n_train"] + metrics["n_val"] == 40 and metrics["n_val"] >= 2
     for key in ("val_score", "uncalibrated_val_score", "temperature_fake", "temperature_real"):

@@ -285,7 +285,7 @@ def _train(
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay) if params else None
         if checkpoint is not None and si == stage_i and start_epoch > 0 and opt is not None:
             opt.load_state_dict(checkpoint["optimizer"])
-        stepper = Stepper(ctx, stage, w, cfg.precision, cfg.micro_batches)
+        stepper = Stepper(ctx, stage, w, cfg.precision, cfg.micro_batches) if params else None
         bar = show_progress(
             range(start_epoch, stage.epochs),
             desc=f"{cfg.model} {stage.name}",
@@ -316,7 +316,7 @@ def _train(
                 gens = None
                 if cfg.micro_batches > 1:  # a part's dropout masks, wherever it is computed
                     gens = [torch_generator(cfg.seed, "dropout", si, epoch, k, j) for j in mine]
-                loss_sum, n = stepper.step(parts, progress, opt, gens, f"at epoch {epoch}")
+                loss_sum, n = stepper.step(parts, progress, opt, gens, f"at epoch {epoch}")  # type: ignore[union-attr]
                 total, count = total + loss_sum, count + n
             total, count = w.sum([total, float(count)])
             row: dict[str, Any] = {"stage": stage.name, "epoch": epoch + 1}

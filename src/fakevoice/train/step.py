@@ -78,7 +78,8 @@ class Stepper:
             else []
         )
         net: nn.Module = _StageLoss(ctx, stage)
-        if world.parallel:
+        # DDP refuses a module with nothing to train (the prior)
+        if world.parallel and any(p.requires_grad for p in self.model.parameters()):
             trained = {id(p) for p in stage.parameters(ctx)}
             net = DistributedDataParallel(
                 net,
