@@ -81,6 +81,11 @@ def _length(iterable: Iterable[Any] | None) -> int | None:
         return None
 
 
+def main_process() -> bool:
+    """False in a torchrun process other than rank 0, which leaves the talking to rank 0."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def progress(
     iterable: Iterable[T] | None = None,
     *,
@@ -94,7 +99,7 @@ def progress(
     """A progress bar over ``iterable`` (or one to ``update`` by hand): tqdm on a terminal,
     :class:`LineProgress` otherwise, nothing when ``enabled`` is False or in a torchrun
     process other than rank 0 (one log, not one per process)."""
-    if not enabled or os.environ.get("RANK", "0") != "0":
+    if not enabled or not main_process():
         return tqdm(iterable, total=total, disable=True)
     if _is_terminal():
         return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave)

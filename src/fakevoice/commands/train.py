@@ -9,9 +9,9 @@ killed run and ends with exactly the weights an uninterrupted run gives.
 from __future__ import annotations
 
 import argparse
-import os
 
 from fakevoice.models.registry import SPECS
+from fakevoice.progress import main_process
 from fakevoice.train.config import DEFAULT_MODEL, resolve
 from fakevoice.train.loop import train
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         cache_dir=args.cache_dir,
     )
-    if os.environ.get("RANK", "0") != "0":
+    if not main_process():
         return 0  # under torchrun, rank 0 speaks for all
     if "val_score" in metrics:
         where = (

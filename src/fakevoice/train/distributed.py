@@ -53,10 +53,6 @@ class World:
         per = shards // self.size
         return range(self.rank * per, (self.rank + 1) * per)
 
-    def barrier(self) -> None:
-        if self.parallel:
-            tdist.barrier()
-
     def on_main(self, fn: Callable[[], T]) -> T:
         """``fn()`` run by rank 0 alone; every rank returns its result or raises its error,
         so an error on rank 0 (a refused run folder) never leaves the others waiting."""
@@ -140,7 +136,7 @@ def pick_device(want: str, local_rank: int) -> torch.device:
 
 
 @contextmanager
-def world(device: str = "auto", backend: str = "auto") -> Iterator[World]:
+def world(device: str = "auto") -> Iterator[World]:
     """This process's :class:`World`, joining torchrun's process group when WORLD_SIZE > 1
     (and leaving it afterwards) unless the caller already joined one."""
     size = _env_int("WORLD_SIZE", 1)
@@ -152,10 +148,9 @@ def world(device: str = "auto", backend: str = "auto") -> Iterator[World]:
     exit_when_orphaned()  # a killed torchrun must not leave its workers waiting in a collective
     joined = False
     if not tdist.is_initialized():
-        chosen = ("nccl" if dev.type == "cuda" else "gloo") if backend == "auto" else backend
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
-        tdist.init_process_group(chosen)
+        tdist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
         joined = True
     try:
         yield World(tdist.get_rank(), tdist.get_world_size(), local, dev)
