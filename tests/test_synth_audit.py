@@ -69,3 +69,13 @@ def test_interval_is_defined_for_tiny_samples(n):
     y = np.arange(n) % 2
     low, high = audit.bootstrap_auc_interval(y, np.linspace(0, 1, n), seed=0, n=100)
     assert 0.0 <= low <= high <= 1.0
+
+
+@pytest.mark.parametrize("n", [900, 2048, 48_000, 160_003])
+def test_mfcc_mean_is_librosas(n):
+    librosa = pytest.importorskip("librosa")
+    sr = 32000
+    x = (np.random.default_rng(n).standard_normal(n) * np.linspace(0.0, 0.3, n)).astype(np.float32)
+    padded = np.pad(x, (0, max(0, organisers.MFCC_FFT - n)))
+    want = librosa.feature.mfcc(y=padded, sr=sr, n_mfcc=organisers.N_MFCC).mean(axis=1)
+    np.testing.assert_allclose(audit.mfcc_mean(x, sr), want, atol=1e-4)

@@ -258,3 +258,29 @@ def test_match_brightness_without_a_share_sets_only_the_rolloff():
     f, pxx = filters.average_spectrum(y, SR)
     assert abs(filters.rolloff(f, pxx) - 1200.0) <= 2 * (f[1] - f[0])
     assert not np.any(filters.match_brightness(np.zeros(100, np.float32), SR, 1200.0))
+
+
+@pytest.mark.parametrize("target", [-3.0, 0.1, 2.5, 7.77, 40.0])
+def test_tree_bisection_visits_what_one_halving_at_a_time_would(target):
+    # the vectorised search must land exactly where the plain bisection does, for every
+    # count of halvings (a remainder shorter than the tree's depth included)
+    def plain(fn, lo, hi, halvings):
+        for _ in range(halvings):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if fn(mid) < target else (lo, mid)
+        return 0.5 * (lo + hi)
+
+    def step(v):
+        return np.floor(np.asarray(v) * 3.0) ** 3  # increasing, with flat steps
+
+    for halvings in (1, 2, 3, 7, 14):
+        got = filters._bisect(step, target, -5.0, 5.0, halvings)
+        assert got == plain(lambda v: float(step(v)), -5.0, 5.0, halvings)
+
+
+def test_rolloffs_row_by_row_equal_rolloff():
+    rng = np.random.default_rng(5)
+    f = np.linspace(0.0, 16000.0, 513)
+    p = rng.random((6, 513)) ** 4
+    p[2] = 0.0  # silence: the first bin, as before
+    assert list(filters.rolloffs(f, p)) == [filters.rolloff(f, row) for row in p]

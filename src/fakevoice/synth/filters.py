@@ -30,6 +30,11 @@ def band_limit(x: np.ndarray, sr: int, cutoff: float | None, low_cut: float | No
     return y.astype(np.float32, copy=False)
 
 
+@functools.lru_cache(maxsize=8)
+def _hann(n: int) -> np.ndarray:
+    return np.hanning(n)
+
+
 def average_spectrum(x: np.ndarray, sr: int, nfft: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Long-term average power spectrum (Hann frames, half overlap): frequencies and power.
 
@@ -38,10 +43,7 @@ def average_spectrum(x: np.ndarray, sr: int, nfft: int = 1024) -> tuple[np.ndarr
     x = np.asarray(x, dtype=np.float64)
     if len(x) < nfft:
         x = np.pad(x, (0, nfft - len(x)))
-    hop = nfft // 2
-    k = 1 + (len(x) - nfft) // hop
-    idx = np.arange(nfft)[None, :] + hop * np.arange(k)[:, None]
-    frames = x[idx] * np.hanning(nfft)[None, :]
+    frames = np.lib.stride_tricks.sliding_window_view(x, nfft)[:: nfft // 2] * _hann(nfft)
     power = np.mean(np.abs(sfft.rfft(frames, axis=1)) ** 2, axis=0)
     return sfft.rfftfreq(nfft, 1.0 / sr), power
 
@@ -97,18 +99,57 @@ def tilt(x: np.ndarray, sr: int, db_per_octave: float, pivot: float = 500.0) -> 
 
 def rolloff(f: np.ndarray, pxx: np.ndarray, share: float = 0.85) -> float:
     """Frequency below which ``share`` of the power spectrum ``pxx`` lies."""
-    cum = np.cumsum(pxx) / (pxx.sum() + 1e-20)
-    return float(f[min(int(np.searchsorted(cum, share)), len(f) - 1)])
+    return float(rolloffs(f, pxx[None, :], share)[0])
 
 
-def _bisect(fn: Callable[[float], float], target: float, lo: float, hi: float) -> float:
-    """The x in [lo, hi] where the increasing ``fn`` reaches ``target`` (24 halvings)."""
-    for _ in range(24):
-        mid = 0.5 * (lo + hi)
-        if fn(mid) < target:
-            lo = mid
-        else:
-            hi = mid
+def rolloffs(f: np.ndarray, pxx: np.ndarray, share: float = 0.85) -> np.ndarray:
+    """:func:`rolloff` of each row of ``pxx`` (the same floats, row by row)."""
+    cum = np.cumsum(pxx, axis=1) / (pxx.sum(axis=1, keepdims=True) + 1e-20)
+    # cum is non-decreasing, so the count below ``share`` is searchsorted's left index
+    return f[np.minimum(np.sum(cum < share, axis=1), len(f) - 1)]
+
+
+# Levels of the bisection tree evaluated in one vectorised call: numpy's per-call overhead
+# dominates a 513-bin spectrum, so 3 points cost little more than one.
+TREE_DEPTH = 2
+# Halvings of a brightness search: 14 leave 0.0015 dB per octave of tilt and 0.002 dB of
+# shelf undecided, far below what a spectrum estimate resolves (24 cost 70 % more).
+HALVINGS = 14
+
+
+def _bisect(
+    fn: Callable[[np.ndarray], np.ndarray],
+    target: float,
+    lo: float,
+    hi: float,
+    halvings: int = HALVINGS,
+) -> float:
+    """The x in [lo, hi] where the increasing ``fn`` reaches ``target``.
+
+    ``fn`` maps an array of points to their values. Each call evaluates every midpoint the
+    next ``TREE_DEPTH`` halvings could visit, then walks down them: the same midpoints and
+    comparisons as one halving at a time, so the same result in fewer calls.
+    """
+    done = 0
+    while done < halvings:
+        depth = min(TREE_DEPTH, halvings - done)
+        mids: list[float] = []  # heap order: the children of node i are 2i+1 (low), 2i+2
+        level = [(lo, hi)]
+        for _ in range(depth):
+            nxt = []
+            for a, b in level:
+                m = 0.5 * (a + b)
+                mids.append(m)
+                nxt += [(a, m), (m, b)]
+            level = nxt
+        values = fn(np.asarray(mids))
+        i = 0
+        for _ in range(depth):
+            if values[i] < target:
+                lo, i = mids[i], 2 * i + 2
+            else:
+                hi, i = mids[i], 2 * i + 1
+        done += depth
     return 0.5 * (lo + hi)
 
 
@@ -123,31 +164,44 @@ def match_brightness(
     power above 4 kHz is ``above_4k_db``.
 
     The two are solved in turn on the long-term spectrum times the filter's power gain, so
-    the search costs one spectrum and the signal is filtered once.
+    the search costs one spectrum and the signal is filtered once; the turns stop when
+    neither moves by more than the searches resolve.
     """
     if len(x) == 0 or not np.any(x):
         return x.astype(np.float32, copy=False)
     f, pxx = average_spectrum(x, sr)
-    # The two gains' shapes, computed once: each of the ~700 evaluations of a search is
-    # then a scale, clip and sum (the same floats as tilt_gain_db and shelf_gain_db give).
+    # The two gains' shapes, computed once: each evaluation of a search is then a scale,
+    # clip and sum (the same floats as tilt_gain_db and shelf_gain_db give).
     octaves = tilt_gain_db(f, 1.0)
     shelf = shelf_gain_db(f, 1.0)
+    high = f >= 4000.0
 
-    def gain(t: float, g: float) -> np.ndarray:
-        tilt_db = np.clip(t * octaves, -18.0, 18.0)
-        return np.clip(tilt_db + shelf * float(np.clip(g, -18.0, 18.0)), -18.0, 18.0)
+    def weighted(t: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """The spectrum through the filter of each (t, g) pair, one row each."""
+        tilt_db = np.clip(t[:, None] * octaves, -18.0, 18.0)
+        gain = np.clip(tilt_db + shelf * np.clip(g, -18.0, 18.0)[:, None], -18.0, 18.0)
+        # exp rather than 10 ** x: numpy vectorises exp, not pow (5x faster here)
+        return pxx * np.exp(gain * (np.log(10.0) / 10.0))
 
-    def share_db(t: float, g: float) -> float:
-        return share_above_db(f, pxx * 10 ** (gain(t, g) / 10), 4000.0)
+    def shares_db(t: float, g: np.ndarray) -> list[float]:
+        p = weighted(np.full(len(g), t), g)
+        above, total = p[:, high].sum(axis=1), p.sum(axis=1)
+        return [
+            float(10 * np.log10(a / (s + EPS) + EPS)) for a, s in zip(above, total, strict=True)
+        ]
 
-    def rolloff_at(t: float, g: float) -> float:
-        return rolloff(f, pxx * 10 ** (gain(t, g) / 10))
+    def rolloffs_at(t: np.ndarray, g: float) -> np.ndarray:
+        return rolloffs(f, weighted(t, np.full(len(t), g)))
 
     t, g = 0.0, 0.0
+    settled = 2 * 36.0 / 2**HALVINGS
     for _ in range(1 if above_4k_db is None else 8):
-        t = _bisect(functools.partial(rolloff_at, g=g), rolloff_hz, -12.0, 12.0)
+        last = (t, g)
+        t = _bisect(functools.partial(rolloffs_at, g=g), rolloff_hz, -12.0, 12.0)
         if above_4k_db is not None:
-            g = _bisect(functools.partial(share_db, t), above_4k_db, -18.0, 18.0)
+            g = _bisect(functools.partial(shares_db, t), above_4k_db, -18.0, 18.0)
+        if abs(t - last[0]) < settled and abs(g - last[1]) < settled:
+            break
     return _zero_phase(x, sr, lambda freq: tilt_gain_db(freq, t) + shelf_gain_db(freq, g))
 
 
