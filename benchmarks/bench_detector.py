@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
     table = pd.DataFrame(rows).sort_values("score").reset_index(drop=True)
     cfg = pred.cfg
-    chosen = variant(pred, logits, speech, cfg.calibration != "none", cfg.vad_gate, "presence")
+    chosen = variant(pred, logits, speech, cfg.calibration != "none", pred.gated, "presence")
     sub = pd.DataFrame({"id": answer["id"], "fake": chosen[:, 0], "real": chosen[:, 1]})
     prior_p = np.tile(np.array(pred.prior), (len(y), 1))
     prior = pd.DataFrame({"id": answer["id"], "fake": prior_p[:, 0], "real": prior_p[:, 1]})

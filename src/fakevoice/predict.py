@@ -112,6 +112,9 @@ class Predictor:
         self.front = FrontEnd(self.cfg.frontend)
         self.batch_size = max(1, int(batch_size))
         metrics = read_json(self.run / METRICS)
+        # the gate as training chose it on the validation scenes; a run trained before that
+        # choice existed gates unless configured off
+        self.gate_used = bool(metrics.get("vad_gate_used", self.cfg.gate_mode != "off"))
         share = float(metrics.get("train_fake_share", 0.5))
         self.prior = (share, 1.0 - share)
         self.backend = backend
@@ -128,7 +131,7 @@ class Predictor:
 
     @property
     def gated(self) -> bool:
-        return bool(self.cfg.vad_gate) and self.model.head == "presence"
+        return self.gate_used and self.model.head == "presence"
 
     @torch.no_grad()
     def score_windows(self, waves: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -179,7 +179,12 @@ def evaluate(ctx: Context) -> dict[str, float]:
 
 def _finish_scenes(ctx: Context) -> dict[str, Any]:
     """Validation-scene scores, before and after calibration (which is stored in the model)."""
-    from fakevoice.train.scenes_data import calibrate, scene_metrics, validation_record
+    from fakevoice.train.scenes_data import (
+        calibrate,
+        choose_gate,
+        scene_metrics,
+        validation_record,
+    )
 
     out: dict[str, Any] = {}
     if "adabn" in ctx.cfg.adapt and ctx.scenes.unl_x is not None:
@@ -190,6 +195,7 @@ def _finish_scenes(ctx: Context) -> dict[str, Any]:
     if ctx.cfg.calibration != "none":
         out.update(calibrate(ctx.model, ctx.scenes, ctx.cfg.calibration))
     out.update(scene_metrics(ctx.model, ctx.scenes))
+    out.update(choose_gate(ctx.model, ctx.scenes, ctx.cfg))
     out["validation_record"] = validation_record(ctx.model, ctx.scenes)
     out["noise_pieces"] = ctx.scenes.n_noise
     out["voice_groups"] = ctx.scenes.n_groups

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,6 +36,8 @@ class SceneData:
     n_groups: int
     # (N, C, T) unlabeled clips' features, kept when the config adapts to them
     unl_x: torch.Tensor | None = None
+    # the validation scenes' speech scores, kept when the gate is chosen on them
+    val_speech: np.ndarray | None = None
 
     def features(self, waves: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.front(torch.from_numpy(waves))
@@ -99,7 +102,15 @@ def prepare_scenes(
         from fakevoice.train.adapt import clip_features
 
         unl_x = clip_features(front, noise_clips, cfg.clip_samples)
-    data = SceneData(maker, front, val_x, targets(b), len(bank), len(set(groups)), unl_x)
+    val_speech = None
+    if cfg.gate_mode == "auto":
+        from fakevoice.vad import window_scores
+
+        wave = b["wave"]
+        val_speech = np.asarray(window_scores(list(wave), [wave.shape[1]] * len(wave)))
+    data = SceneData(
+        maker, front, val_x, targets(b), len(bank), len(set(groups)), unl_x, val_speech
+    )
     return data, ok, train_idx, val_idx, skipped
 
 
@@ -191,6 +202,29 @@ def fit_platt(logits: torch.Tensor, target: torch.Tensor) -> tuple[float, float]
         opt.step(closure)
     t = float(np.clip(np.exp(float(log_t)), np.exp(-3.0), np.exp(3.0)))
     return t, float(np.clip(float(b), -10.0, 10.0))
+
+
+@torch.no_grad()
+def choose_gate(model, data: SceneData, cfg) -> dict[str, Any]:
+    """Whether prediction gates the model's windows by voice activity (``vad_gate_used``):
+    as configured ("on", "off"), or for "auto" only when the gate lowers the contest score
+    of the validation scenes (with the calibration in the model); both scores recorded."""
+    if model.head != "presence":
+        return {"vad_gate_used": False}
+    if cfg.gate_mode != "auto" or data.val_speech is None:
+        return {"vad_gate_used": cfg.gate_mode == "on"}
+    from fakevoice.vad import gate
+
+    probs = model.probabilities(validation_logits(model, data)).numpy().astype(np.float64)
+    target = data.val_y[:, :2]
+    without = score_arrays(target, probs).score
+    gated = gate(probs.copy(), data.val_speech, cfg.vad_threshold, cfg.vad_floor)
+    with_gate = score_arrays(target, gated).score
+    return {
+        "vad_gate_used": bool(with_gate < without),
+        "val_score_gated": with_gate,
+        "val_score_ungated": without,
+    }
 
 
 @torch.no_grad()
