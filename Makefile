@@ -19,7 +19,7 @@ demo: setup
 
 test: setup
 	$(PYTHON) -m ruff check src tests benchmarks
-	$(PYTHON) -m pytest -q -p no:cacheprovider
+	$(PYTHON) -m pytest -q -p no:cacheprovider --durations=15
 
 lint:
 	$(PYTHON) -m ruff check src tests benchmarks
