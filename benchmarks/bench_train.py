@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     metrics = json.loads((args.out / "metrics.json").read_text()) if code == 0 else {}
     keep = ("val_score", "val_auc", "val_brier", "val_ece", "uncalibrated_val_score",
             "temperature_fake", "temperature_real", "n_train", "n_val", "train_seconds",
-            "prepare_seconds", "noise_pieces", "voice_groups")  # fmt: skip
+            "prepare_seconds", "noise_pieces", "voice_groups", "vad_gate_used",
+            "val_score_gated", "val_score_ungated")  # fmt: skip
     out = {
         "model": args.model,
         "exit": code,
