@@ -70,12 +70,15 @@ def cut(index: int, x: np.ndarray, clip_samples: int) -> Clip:
     return Clip(index, w, lengths)
 
 
-def decode_one(path: Path, sample_rate: int) -> tuple[np.ndarray | None, str]:
-    """(mono signal at ``sample_rate``, "") or (None, the reason it cannot be read)."""
+def decode_one(
+    path: Path, sample_rate: int, max_seconds: float | None = None
+) -> tuple[np.ndarray | None, str]:
+    """(mono signal at ``sample_rate``, at most ``max_seconds`` long, "") or (None, the
+    reason it cannot be read)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return load_audio(path, sample_rate), ""
+            return load_audio(path, sample_rate, max_seconds=max_seconds), ""
     except AudioError as exc:
         return None, exc.reason
 
@@ -138,14 +141,8 @@ def _samples(
     rate = int(_SETTINGS["sample_rate"])  # type: ignore[arg-type]
     out: list[tuple[int, np.ndarray | None, str]] = []
     for i, p in task:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                x = load_audio(Path(p), rate, max_seconds=max_seconds)
-        except AudioError as exc:
-            out.append((i, None, exc.reason))
-            continue
-        out.append((i, to_int16(x), ""))
+        x, reason = decode_one(Path(p), rate, max_seconds)
+        out.append((i, None if x is None else to_int16(x), reason))
     return out
 
 

@@ -12,16 +12,15 @@ modification time.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from fakevoice.atomic import atomic_path, atomic_write_text
-from fakevoice.audio import SAMPLE_RATE, load_audio
+from fakevoice.audio import SAMPLE_RATE
 from fakevoice.cachekey import cache_key, cache_root
-from fakevoice.decoding import DecodePool, auto_workers, to_int16
+from fakevoice.decoding import DecodePool, auto_workers, decode_one, to_int16
 from fakevoice.errors import AudioError
 from fakevoice.progress import progress
 
@@ -66,13 +65,9 @@ def _decoded(
             for _, q, reason in pool.samples([Path(p) for p in paths], max_seconds):
                 yield q, reason
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for p in paths:
-            try:
-                yield to_int16(load_audio(p, SAMPLE_RATE, max_seconds=max_seconds)), ""
-            except AudioError as exc:
-                yield None, exc.reason
+    for p in paths:
+        x, reason = decode_one(Path(p), SAMPLE_RATE, max_seconds)
+        yield (None if x is None else to_int16(x)), reason
 
 
 def load_waves(
